@@ -1,0 +1,29 @@
+// ClientConfig: where the API server is and how to authenticate to it, loaded from a kubeconfig
+// file (current or named context) or from the in-cluster service-account mount. Bearer tokens
+// read from a file (in-cluster, `tokenFile`) are re-read by the client so rotation just works.
+#pragma once
+
+#include <string>
+
+#include "ckpt/common/status.h"
+#include "ckpt/http/transport.h"
+
+namespace ckpt::kube {
+
+struct ClientConfig {
+  std::string server;        // https://host:port, no trailing slash
+  http::TlsOptions tls;
+  std::string bearer_token;  // static token, or
+  std::string token_file;    // a file re-read when it changes (projected SA tokens rotate)
+  std::string default_namespace = "default";
+};
+
+// Loads `path` (or $KUBECONFIG, then ~/.kube/config when empty) and resolves `context`
+// (the current-context when empty). Relative file references resolve against the file's folder.
+StatusOr<ClientConfig> LoadKubeconfig(const std::string& path, const std::string& context = "");
+
+// Builds the in-cluster config from KUBERNETES_SERVICE_HOST/PORT and the service-account mount
+// (`root` overrides /var/run/secrets/kubernetes.io/serviceaccount for tests).
+StatusOr<ClientConfig> LoadInClusterConfig(const std::string& root = "");
+
+}  // namespace ckpt::kube

@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# Starts and stops a real, throw-away Kubernetes control plane on loopback for tests and the local
+# demo: etcd, kube-apiserver (RBAC on, static admin bearer token, service-account issuer and keys)
+# and kube-controller-manager (garbage collector, namespace, PV binder, service-account
+# controllers), with ckpt-operator's CRDs and the upstream Kubeflow Trainer + JobSet CRDs
+# installed and Established. Every start gets its own directory, certificates and free ports, so
+# several test processes can each run their own. A watchdog stops the control plane when the
+# process that asked for it (--owner-pid) dies, so a crashed test never leaks servers.
+#
+#   control-plane.sh start DIR [--trainer v2.1.0|v2.3.0] [--owner-pid PID] [--no-crds]
+#   control-plane.sh stop DIR
+#   control-plane.sh restart-apiserver DIR      # same ports, certs and etcd: a real API restart
+#
+# After start, DIR/kubeconfig reaches the API server as the admin user and DIR/env holds
+# KUBECONFIG, CKPT_APISERVER_URL, CKPT_ETCD_URL and CKPT_ADMIN_TOKEN.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+log() { echo "control-plane: $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
+  local deadline=$((SECONDS + $1)) what="$2"; shift 2
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.2
+  done
+  log "$what ready"
+}
+
+make_certs() {  # CA, an API serving certificate for 127.0.0.1/localhost, service-account keys
+  local d="$1/pki"; mkdir -p "$d"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=ckpt-envtest-ca" \
+    -keyout "$d/ca.key" -out "$d/ca.crt" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=kube-apiserver" \
+    -keyout "$d/apiserver.key" -out "$d/apiserver.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\n' > "$d/san.ext"
+  openssl x509 -req -in "$d/apiserver.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+    -days 2 -extfile "$d/san.ext" -out "$d/apiserver.crt" 2>/dev/null
+  openssl genrsa -out "$d/sa.key" 2048 2>/dev/null
+  openssl rsa -in "$d/sa.key" -pubout -out "$d/sa.pub" 2>/dev/null
+}
+
+write_kubeconfig() {  # DIR URL TOKEN
+  cat > "$1/kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: envtest
+  cluster:
+    server: $2
+    certificate-authority: $1/pki/ca.crt
+users:
+- name: admin
+  user:
+    token: $3
+contexts:
+- name: envtest
+  context: {cluster: envtest, user: admin, namespace: default}
+current-context: envtest
+EOF
+}
+
+start_etcd() {
+  local dir="$1"; source "$dir/env"
+  "$BIN/etcd" --name default --data-dir "$dir/etcd" --unsafe-no-fsync \
+    --listen-client-urls "$CKPT_ETCD_URL" --advertise-client-urls "$CKPT_ETCD_URL" \
+    --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-cluster "default=http://127.0.0.1:$ETCD_PEER_PORT" \
+    >"$dir/etcd.log" 2>&1 &
+  echo $! > "$dir/etcd.pid"
+  wait_for 30 etcd curl -fsS "$CKPT_ETCD_URL/health" || die "etcd did not start; see $dir/etcd.log"
+}
+
+start_apiserver() {
+  local dir="$1"; source "$dir/env"
+  "$BIN/kube-apiserver" --etcd-servers "$CKPT_ETCD_URL" \
+    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$API_PORT" \
+    --tls-cert-file "$dir/pki/apiserver.crt" --tls-private-key-file "$dir/pki/apiserver.key" \
+    --client-ca-file "$dir/pki/ca.crt" --token-auth-file "$dir/tokens.csv" \
+    --authorization-mode RBAC --allow-privileged=true \
+    --service-account-issuer https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file "$dir/pki/sa.pub" \
+    --service-account-signing-key-file "$dir/pki/sa.key" \
+    --service-cluster-ip-range 10.96.0.0/16 --cert-dir "$dir/pki" \
+    >"$dir/apiserver.log" 2>&1 &
+  echo $! > "$dir/apiserver.pid"
+  wait_for 90 kube-apiserver curl -fsS --cacert "$dir/pki/ca.crt" \
+    -H "Authorization: Bearer $CKPT_ADMIN_TOKEN" "$CKPT_APISERVER_URL/readyz" \
+    || die "kube-apiserver not ready; see $dir/apiserver.log"
+}
+
+start_controller_manager() {
+  local dir="$1"; source "$dir/env"
+  "$BIN/kube-controller-manager" --kubeconfig "$dir/kubeconfig" \
+    --controllers garbage-collector-controller,namespace-controller,persistentvolume-binder-controller,serviceaccount-controller,serviceaccount-token-controller \
+    --service-account-private-key-file "$dir/pki/sa.key" --root-ca-file "$dir/pki/ca.crt" \
+    --leader-elect=false --bind-address 127.0.0.1 --secure-port 0 \
+    >"$dir/controller-manager.log" 2>&1 &
+  echo $! > "$dir/controller-manager.pid"
+}
+
+install_crds() {
+  local dir="$1" trainer="$2" jobset
+  case "$trainer" in
+    v2.1.0) jobset=v0.10.1 ;;
+    v2.3.0) jobset=v0.12.0 ;;
+    *) die "unknown Trainer version $trainer (have v2.1.0, v2.3.0)" ;;
+  esac
+  local files=(-f "$root/third_party/kubeflow-trainer/$trainer" -f "$root/third_party/jobset/$jobset")
+  [[ -d "$root/crds" ]] && files+=(-f "$root/crds")
+  "$BIN/kubectl" --kubeconfig "$dir/kubeconfig" apply --server-side -o name "${files[@]}" >/dev/null
+  "$BIN/kubectl" --kubeconfig "$dir/kubeconfig" wait --for condition=Established --timeout 60s crd --all >/dev/null
+  log "CRDs Established (Trainer $trainer, JobSet $jobset)"
+}
+
+watchdog() {  # stops the control plane once the owner process is gone
+  local dir="$1" owner="$2"
+  ( trap '' HUP; while kill -0 "$owner" 2>/dev/null && [[ -f "$dir/env" ]]; do sleep 1; done
+    "$here/control-plane.sh" stop "$dir" 2>/dev/null ) </dev/null >/dev/null 2>&1 &
+}
+
+cmd_start() {
+  local dir="$1"; shift
+  local trainer=v2.3.0 owner="" crds=1
+  while (($#)); do
+    case "$1" in
+      --trainer) trainer="$2"; shift 2 ;;
+      --owner-pid) owner="$2"; shift 2 ;;
+      --no-crds) crds=0; shift ;;
+      *) die "unknown flag $1" ;;
+    esac
+  done
+  local t0=$SECONDS bin
+  bin="$("$here/build-binaries.sh")"
+  mkdir -p "$dir"; dir="$(cd "$dir" && pwd)"
+  make_certs "$dir"
+  local token; token="$(openssl rand -hex 24)"
+  echo "$token,admin,admin-uid,system:masters" > "$dir/tokens.csv"
+  local api_port etcd_port; api_port="$(free_port)"; etcd_port="$(free_port)"
+  cat > "$dir/env" <<EOF
+BIN=$bin
+API_PORT=$api_port
+ETCD_PEER_PORT=$(free_port)
+KUBECONFIG=$dir/kubeconfig
+CKPT_APISERVER_URL=https://127.0.0.1:$api_port
+CKPT_ETCD_URL=http://127.0.0.1:$etcd_port
+CKPT_ADMIN_TOKEN=$token
+EOF
+  write_kubeconfig "$dir" "https://127.0.0.1:$api_port" "$token"
+  [[ -n "$owner" ]] && watchdog "$dir" "$owner"
+  start_etcd "$dir"
+  start_apiserver "$dir"
+  start_controller_manager "$dir"
+  ((crds)) && install_crds "$dir" "$trainer"
+  log "control plane up in $((SECONDS - t0))s: KUBECONFIG=$dir/kubeconfig"
+}
+
+stop_pid() {
+  local f="$1"
+  [[ -f "$f" ]] || return 0
+  local pid; pid="$(cat "$f")"
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$f"
+}
+
+cmd_stop() {
+  local dir="$1"
+  [[ -d "$dir" ]] || return 0
+  for c in controller-manager apiserver etcd; do stop_pid "$dir/$c.pid"; done
+  rm -f "$dir/env"
+}
+
+cmd_restart_apiserver() {
+  local dir="$1"
+  stop_pid "$dir/apiserver.pid"
+  start_apiserver "$dir"
+}
+
+case "${1:-}" in
+  start) shift; cmd_start "$@" ;;
+  stop) cmd_stop "$2" ;;
+  restart-apiserver) cmd_restart_apiserver "$2" ;;
+  *) die "usage: control-plane.sh start|stop|restart-apiserver DIR [flags]" ;;
+esac

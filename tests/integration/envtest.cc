@@ -1,0 +1,116 @@
+// Starts/stops tests/envtest/control-plane.sh for C++ integration tests (see envtest.h).
+#include "integration/envtest.h"
+
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+
+#include "ckpt/kube/config.h"
+
+namespace ckpt::testing {
+namespace {
+
+const std::string kScript = std::string(CKPT_SOURCE_DIR) + "/tests/envtest/control-plane.sh";
+ControlPlane* g_shared = nullptr;
+
+// Runs a shell command; returns its stdout+stderr, or an error carrying them.
+StatusOr<std::string> Run(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return Internal("popen failed: " + cmd);
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  int rc = pclose(p);
+  if (rc != 0) return Internal("`" + cmd + "` failed (" + std::to_string(rc) + "):\n" + out);
+  return out;
+}
+
+std::map<std::string, std::string> ReadEnvFile(const std::string& path) {
+  std::map<std::string, std::string> env;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto eq = line.find('=');
+    if (eq != std::string::npos) env[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  return env;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::Start(const Options& options) {
+  std::unique_ptr<ControlPlane> cp(new ControlPlane());
+  cp->trainer_version_ = options.trainer_version;
+  if (cp->trainer_version_.empty() && std::getenv("CKPT_TRAINER_VERSION"))
+    cp->trainer_version_ = std::getenv("CKPT_TRAINER_VERSION");
+  if (cp->trainer_version_.empty()) cp->trainer_version_ = "v2.3.0";
+  std::string tmpl = (std::filesystem::temp_directory_path() / "ckpt-envtest-XXXXXX").string();
+  if (!mkdtemp(tmpl.data())) return Internal("mkdtemp failed");
+  cp->dir_ = tmpl;
+  auto t0 = std::chrono::steady_clock::now();
+  auto out = Run("bash " + kScript + " start " + cp->dir_ + " --trainer " + cp->trainer_version_ +
+                 " --owner-pid " + std::to_string(getpid()));
+  if (!out.ok()) return out.status();
+  auto env = ReadEnvFile(cp->dir_ + "/env");
+  cp->api_url_ = env["CKPT_APISERVER_URL"];
+  cp->etcd_url_ = env["CKPT_ETCD_URL"];
+  auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::cerr << "[envtest] control plane (Trainer " << cp->trainer_version_ << ") ready in " << secs << "s at "
+            << cp->api_url_ << "\n";
+  return cp;
+}
+
+ControlPlane::~ControlPlane() {
+  (void)Run("bash " + kScript + " stop " + dir_);
+  std::error_code ec;
+  if (!std::getenv("CKPT_ENVTEST_KEEP")) std::filesystem::remove_all(dir_, ec);
+}
+
+kube::ClientConfig ControlPlane::client_config() const {
+  auto c = kube::LoadKubeconfig(kubeconfig());
+  if (!c.ok()) {
+    std::cerr << "[envtest] " << c.status().ToString() << "\n";
+    std::abort();  // the harness wrote this file itself: unreadable means a broken harness
+  }
+  return *c;
+}
+
+kube::KubeClientPtr ControlPlane::NewClient() const { return kube::NewRestClient(client_config()); }
+
+Status ControlPlane::RestartApiServer() { return Run("bash " + kScript + " restart-apiserver " + dir_).status(); }
+
+StatusOr<std::string> ControlPlane::Kubectl(const std::string& args) const {
+  auto env = ReadEnvFile(dir_ + "/env");
+  return Run(env["BIN"] + "/kubectl --kubeconfig " + kubeconfig() + " " + args);
+}
+
+ControlPlane& Envtest() {
+  if (!g_shared) {
+    std::cerr << "[envtest] no shared control plane: use CKPT_ENVTEST_MAIN()\n";
+    std::abort();
+  }
+  return *g_shared;
+}
+
+int RunWithEnvtest(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  auto cp = ControlPlane::Start({});
+  if (!cp.ok()) {
+    std::cerr << "[envtest] failed to start the control plane: " << cp.status().ToString() << "\n";
+    return 1;
+  }
+  g_shared = cp->get();
+  int rc = RUN_ALL_TESTS();
+  g_shared = nullptr;
+  return rc;
+}
+
+}  // namespace ckpt::testing

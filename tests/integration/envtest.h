@@ -1,0 +1,60 @@
+// A real, throw-away Kubernetes control plane for C++ integration tests: etcd, kube-apiserver and
+// kube-controller-manager started on loopback by tests/envtest/control-plane.sh with our CRDs and
+// the upstream Kubeflow Trainer + JobSet CRDs installed. One line in a test file,
+//   CKPT_ENVTEST_MAIN();
+// starts it once for the binary; tests then call ckpt::testing::Envtest() for the kubeconfig,
+// an admin client, or to restart the API server. The Trainer CRD version comes from
+// $CKPT_TRAINER_VERSION (v2.1.0 or v2.3.0; default v2.3.0).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "ckpt/common/status.h"
+#include "ckpt/kube/client.h"
+
+namespace ckpt::testing {
+
+class ControlPlane {
+ public:
+  struct Options {
+    std::string trainer_version;  // "" = $CKPT_TRAINER_VERSION or v2.3.0
+  };
+
+  // Starts a control plane in a fresh temporary directory. Blocks until the API server is ready
+  // and all CRDs are Established. The control plane stops when this object is destroyed, and a
+  // watchdog stops it if the process dies first.
+  static StatusOr<std::unique_ptr<ControlPlane>> Start(const Options& options);
+  ~ControlPlane();
+
+  const std::string& dir() const { return dir_; }
+  std::string kubeconfig() const { return dir_ + "/kubeconfig"; }
+  const std::string& trainer_version() const { return trainer_version_; }
+  const std::string& api_url() const { return api_url_; }
+  const std::string& etcd_url() const { return etcd_url_; }
+  kube::ClientConfig client_config() const;
+  // A new admin client for this control plane.
+  kube::KubeClientPtr NewClient() const;
+
+  // Stops and restarts kube-apiserver on the same port and etcd data.
+  Status RestartApiServer();
+  // Runs `kubectl <args>` against this control plane; returns its combined output.
+  StatusOr<std::string> Kubectl(const std::string& args) const;
+
+ private:
+  ControlPlane() = default;
+  std::string dir_, trainer_version_, api_url_, etcd_url_;
+};
+
+// The control plane shared by all tests of one binary (see CKPT_ENVTEST_MAIN).
+ControlPlane& Envtest();
+
+// Runs the binary's tests against one shared control plane.
+int RunWithEnvtest(int argc, char** argv);
+
+}  // namespace ckpt::testing
+
+#define CKPT_ENVTEST_MAIN() \
+  int main(int argc, char** argv) { return ::ckpt::testing::RunWithEnvtest(argc, argv); }
