@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "ckpt/common/encoding.h"
@@ -24,11 +25,12 @@ StatusOr<std::string> ReadFile(const std::string& path) {
   return ss.str();
 }
 
-YAML::Node FindNamed(const YAML::Node& list, const std::string& name, const char* field) {
-  if (!list || !list.IsSequence()) return {};
+// The `field` of the entry called `name` in a kubeconfig list (contexts, clusters, users).
+std::optional<YAML::Node> FindNamed(const YAML::Node& list, const std::string& name, const char* field) {
+  if (!list || !list.IsSequence()) return std::nullopt;
   for (const auto& item : list)
-    if (item["name"] && item["name"].as<std::string>() == name) return item[field];
-  return {};
+    if (item["name"] && item["name"].as<std::string>() == name && item[field].IsMap()) return item[field];
+  return std::nullopt;
 }
 
 std::string Str(const YAML::Node& n, const char* key) {
@@ -55,11 +57,13 @@ Status PemOrFile(const YAML::Node& n, const std::string& key, const fs::path& ba
 StatusOr<ClientConfig> Parse(const YAML::Node& root, const fs::path& base, std::string context) {
   if (context.empty()) context = Str(root, "current-context");
   if (context.empty()) return InvalidArgument("kubeconfig has no current-context");
-  YAML::Node ctx = FindNamed(root["contexts"], context, "context");
-  if (!ctx) return NotFound("kubeconfig context \"" + context + "\" not found");
-  YAML::Node cluster = FindNamed(root["clusters"], Str(ctx, "cluster"), "cluster");
-  if (!cluster) return NotFound("kubeconfig cluster \"" + Str(ctx, "cluster") + "\" not found");
-  YAML::Node user = FindNamed(root["users"], Str(ctx, "user"), "user");
+  auto found_ctx = FindNamed(root["contexts"], context, "context");
+  if (!found_ctx) return NotFound("kubeconfig context \"" + context + "\" not found");
+  const YAML::Node& ctx = *found_ctx;
+  auto found_cluster = FindNamed(root["clusters"], Str(ctx, "cluster"), "cluster");
+  if (!found_cluster) return NotFound("kubeconfig cluster \"" + Str(ctx, "cluster") + "\" not found");
+  const YAML::Node& cluster = *found_cluster;
+  auto user_node = FindNamed(root["users"], Str(ctx, "user"), "user");
 
   ClientConfig c;
   c.server = Str(cluster, "server");
@@ -68,7 +72,8 @@ StatusOr<ClientConfig> Parse(const YAML::Node& root, const fs::path& base, std::
   if (!Str(ctx, "namespace").empty()) c.default_namespace = Str(ctx, "namespace");
   c.tls.insecure_skip_verify = Str(cluster, "insecure-skip-tls-verify") == "true";
   RETURN_IF_ERROR(PemOrFile(cluster, "certificate-authority", base, c.tls.ca_pem, c.tls.ca_file));
-  if (user) {
+  if (user_node) {
+    const YAML::Node& user = *user_node;
     RETURN_IF_ERROR(PemOrFile(user, "client-certificate", base, c.tls.client_cert_pem, c.tls.client_cert_file));
     RETURN_IF_ERROR(PemOrFile(user, "client-key", base, c.tls.client_key_pem, c.tls.client_key_file));
     c.bearer_token = Str(user, "token");

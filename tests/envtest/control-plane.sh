@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Starts and stops a real, throw-away Kubernetes control plane on loopback for tests and the local
 # demo: etcd, kube-apiserver (RBAC on, static admin bearer token, service-account issuer and keys)
-# and kube-controller-manager (garbage collector, namespace, PV binder, service-account
-# controllers), with ckpt-operator's CRDs and the upstream Kubeflow Trainer + JobSet CRDs
-# installed and Established. Every start gets its own directory, certificates and free ports, so
+# and kube-controller-manager (garbage collector, namespace, PV binder, PV/PVC protection and
+# service-account controllers), with ckpt-operator's CRDs and the upstream Kubeflow Trainer +
+# JobSet CRDs installed and Established. Every start gets its own directory, certificates and free ports, so
 # several test processes can each run their own. A watchdog stops the control plane when the
 # process that asked for it (--owner-pid) dies, so a crashed test never leaks servers.
 #
@@ -97,7 +97,7 @@ start_apiserver() {
 start_controller_manager() {
   local dir="$1"; source "$dir/env"
   "$BIN/kube-controller-manager" --kubeconfig "$dir/kubeconfig" \
-    --controllers garbage-collector-controller,namespace-controller,persistentvolume-binder-controller,serviceaccount-controller,serviceaccount-token-controller \
+    --controllers garbage-collector-controller,namespace-controller,persistentvolume-binder-controller,persistentvolume-protection-controller,persistentvolumeclaim-protection-controller,serviceaccount-controller,serviceaccount-token-controller \
     --service-account-private-key-file "$dir/pki/sa.key" --root-ca-file "$dir/pki/ca.crt" \
     --leader-elect=false --bind-address 127.0.0.1 --secure-port 0 \
     >"$dir/controller-manager.log" 2>&1 &
@@ -111,10 +111,16 @@ install_crds() {
     v2.3.0) jobset=v0.12.0 ;;
     *) die "unknown Trainer version $trainer (have v2.1.0, v2.3.0)" ;;
   esac
-  local files=(-f "$root/third_party/kubeflow-trainer/$trainer" -f "$root/third_party/jobset/$jobset")
-  [[ -d "$root/crds" ]] && files+=(-f "$root/crds")
-  "$BIN/kubectl" --kubeconfig "$dir/kubeconfig" apply --server-side -o name "${files[@]}" >/dev/null
-  "$BIN/kubectl" --kubeconfig "$dir/kubeconfig" wait --for condition=Established --timeout 60s crd --all >/dev/null
+  local kc=("$BIN/kubectl" --kubeconfig "$dir/kubeconfig")
+  local files=()
+  for f in "$root/third_party/kubeflow-trainer/$trainer"/trainer.kubeflow.org_*.yaml \
+           "$root/third_party/jobset/$jobset"/*.yaml "$root"/crds/*.yaml; do
+    [[ -f "$f" ]] && files+=(-f "$f")
+  done
+  "${kc[@]}" apply --server-side -o name "${files[@]}" >/dev/null
+  "${kc[@]}" wait --for condition=Established --timeout 60s crd --all >/dev/null
+  # The upstream torch-distributed ClusterTrainingRuntime, as a cluster with Trainer has it.
+  "${kc[@]}" apply --server-side -o name -f "$root/third_party/kubeflow-trainer/$trainer/torch_distributed.yaml" >/dev/null
   log "CRDs Established (Trainer $trainer, JobSet $jobset)"
 }
 
@@ -155,8 +161,9 @@ EOF
   [[ -n "$owner" ]] && watchdog "$dir" "$owner"
   start_etcd "$dir"
   start_apiserver "$dir"
-  start_controller_manager "$dir"
+  # CRDs first: the garbage collector maps owner kinds with what discovery showed at its start.
   ((crds)) && install_crds "$dir" "$trainer"
+  start_controller_manager "$dir"
   log "control plane up in $((SECONDS - t0))s: KUBECONFIG=$dir/kubeconfig"
 }
 

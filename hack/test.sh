@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The one command that builds and runs every ckpt-operator test on a fresh machine:
+# installs Debian packages, builds (or reuses the cached) test control plane, configures and
+# builds with warnings as errors, then runs unit and integration tests through CTest.
+#   bash hack/test.sh                 # everything
+#   bash hack/test.sh -L unit         # extra arguments go to ctest (e.g. -L integration, -R name)
+# Environment: BUILD_DIR (default build), CKPT_SANITIZE (e.g. address,undefined), JOBS.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+build="${BUILD_DIR:-build}"
+jobs="${JOBS:-$(nproc)}"
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "Installing Debian packages (skipped when present)"
+bash hack/install-deps.sh
+
+step "Test control plane binaries (cached under .cache/envtest)"
+t0=$SECONDS
+bash tests/envtest/build-binaries.sh >/dev/null
+echo "control plane binaries ready in $((SECONDS - t0))s" >&2
+
+step "Configuring and building ($build)"
+cmake -S . -B "$build" -G Ninja -DCKPT_WERROR=ON -DCKPT_SANITIZE="${CKPT_SANITIZE:-}" >/dev/null
+cmake --build "$build" -j "$jobs"
+
+step "Running tests"
+cd "$build"
+ctest --output-on-failure -j "$jobs" "$@"
