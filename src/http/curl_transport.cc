@@ -35,6 +35,7 @@ struct Transfer {
   Clock::time_point last_byte = Clock::now();
   std::chrono::milliseconds idle_limit{0};
   bool idle_expired = false;
+  bool cancelled = false;
 
   void DeliverHeaders(CURL* curl) {
     if (headers_delivered) return;
@@ -83,6 +84,10 @@ size_t OnBody(char* data, size_t size, size_t n, void* user) {
 
 int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   auto* t = static_cast<Transfer*>(user);
+  if (t->stream && t->stream->cancelled && t->stream->cancelled()) {
+    t->cancelled = true;
+    return 1;  // abort
+  }
   if (t->idle_limit.count() > 0 && Clock::now() - t->last_byte > t->idle_limit) {
     t->idle_expired = true;
     return 1;  // abort
@@ -223,7 +228,9 @@ Status CurlTransport::Perform(const HttpRequest& request, Transfer& t) {
   t.DeliverHeaders(h);
   curl_slist_free_all(headers);
   Status result;
-  if (t.idle_expired) {
+  if (t.cancelled) {
+    result = Status(StatusCode::kCancelled, "stream cancelled: " + request.url);
+  } else if (t.idle_expired) {
     result = Status(StatusCode::kTimeout, "stream idle for " + std::to_string(t.idle_limit.count()) + "ms: " + request.url);
   } else if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && t.stopped_by_handler)) {
     result = MapCurlError(rc, error, request.url);

@@ -54,6 +54,20 @@ Status PemOrFile(const YAML::Node& n, const std::string& key, const fs::path& ba
   return Status::Ok();
 }
 
+Status ParseExec(const YAML::Node& n, const fs::path& base, ExecConfig& exec) {
+  if (!n || !n.IsMap()) return Status::Ok();
+  exec.command = Str(n, "command");
+  if (exec.command.empty()) return InvalidArgument("kubeconfig exec plugin has no command");
+  // A command with a path separator is relative to the kubeconfig's folder (as kubectl does).
+  if (exec.command.find('/') != std::string::npos) exec.command = Resolve(base, exec.command);
+  if (!Str(n, "apiVersion").empty()) exec.api_version = Str(n, "apiVersion");
+  if (n["args"] && n["args"].IsSequence())
+    for (const auto& a : n["args"]) exec.args.push_back(a.as<std::string>());
+  if (n["env"] && n["env"].IsSequence())
+    for (const auto& e : n["env"]) exec.env.emplace_back(Str(e, "name"), Str(e, "value"));
+  return Status::Ok();
+}
+
 StatusOr<ClientConfig> Parse(const YAML::Node& root, const fs::path& base, std::string context) {
   if (context.empty()) context = Str(root, "current-context");
   if (context.empty()) return InvalidArgument("kubeconfig has no current-context");
@@ -78,7 +92,7 @@ StatusOr<ClientConfig> Parse(const YAML::Node& root, const fs::path& base, std::
     RETURN_IF_ERROR(PemOrFile(user, "client-key", base, c.tls.client_key_pem, c.tls.client_key_file));
     c.bearer_token = Str(user, "token");
     c.token_file = Resolve(base, Str(user, "tokenFile"));
-    if (user["exec"]) return InvalidArgument("kubeconfig exec credential plugins are not supported yet");
+    RETURN_IF_ERROR(ParseExec(user["exec"], base, c.exec));
   }
   return c;
 }

@@ -1,15 +1,15 @@
-// RestClient: KubeClient over an HttpTransport. Builds URLs and query strings, attaches the bearer
-// token (re-reading a token file at most once a minute so rotated service-account tokens are
-// picked up), maps non-2xx replies to Status, and streams watches through WatchDecoder.
+// RestClient: KubeClient over an HttpTransport. Builds URLs and query strings, waits for the
+// client-side rate limiter, attaches the bearer token from its TokenSource (retrying once with a
+// fresh token after a 401), maps non-2xx replies to Status, reports each request to the
+// config's observer, and streams watches through WatchDecoder.
 #include <curl/curl.h>
 
 #include <chrono>
-#include <fstream>
-#include <mutex>
-#include <sstream>
 
+#include "ckpt/common/token_bucket.h"
 #include "ckpt/kube/api_error.h"
 #include "ckpt/kube/client.h"
+#include "ckpt/kube/token_source.h"
 #include "ckpt/kube/watch_decoder.h"
 
 namespace ckpt::kube {
@@ -50,7 +50,12 @@ std::string_view ContentType(PatchType t) {
 
 class RestClient final : public KubeClient {
  public:
-  explicit RestClient(const ClientConfig& c) : config_(c), transport_(http::NewCurlTransport(c.tls)) {}
+  RestClient(const ClientConfig& c, http::HttpTransportPtr transport, Clock& clock)
+      : config_(c),
+        transport_(std::move(transport)),
+        tokens_(NewTokenSource(c, clock)),
+        limiter_(c.qps, c.burst, clock),
+        clock_(clock) {}
 
   StatusOr<Json> Get(const Resource& r, std::string_view ns, std::string_view name) override {
     return Call("GET", r.ObjectPath(ns, name), "");
@@ -98,40 +103,22 @@ class RestClient final : public KubeClient {
   }
 
  private:
-  http::HttpRequest NewRequest(std::string method, const std::string& path, std::string body,
-                               std::string_view content_type = "application/json");
+  StatusOr<http::HttpRequest> NewRequest(std::string method, const std::string& path, std::string body,
+                                         std::string_view content_type = "application/json");
   StatusOr<Json> Call(std::string method, const std::string& path, std::string body,
                       std::string_view content_type = "application/json");
-  std::string Token();
+  StatusOr<http::HttpResponse> SendOnce(const http::HttpRequest& req);
 
-  // Constant after construction.
+  // Constant after construction; all members are thread-safe.
   const ClientConfig config_;
   const http::HttpTransportPtr transport_;
-  // State below is protected by token_mu_.
-  std::mutex token_mu_;
-  std::string file_token_;
-  std::chrono::steady_clock::time_point token_read_at_{};
+  const TokenSourcePtr tokens_;
+  TokenBucket limiter_;
+  Clock& clock_;
 };
 
-std::string RestClient::Token() {
-  if (config_.token_file.empty()) return config_.bearer_token;
-  std::lock_guard<std::mutex> l(token_mu_);
-  auto now = std::chrono::steady_clock::now();
-  // Projected service-account tokens rotate; client-go re-reads the file once a minute too.
-  if (file_token_.empty() || now - token_read_at_ > std::chrono::minutes(1)) {
-    std::ifstream in(config_.token_file);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string t = ss.str();
-    while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
-    if (!t.empty()) file_token_ = t;
-    token_read_at_ = now;
-  }
-  return file_token_.empty() ? config_.bearer_token : file_token_;
-}
-
-http::HttpRequest RestClient::NewRequest(std::string method, const std::string& path, std::string body,
-                                         std::string_view content_type) {
+StatusOr<http::HttpRequest> RestClient::NewRequest(std::string method, const std::string& path, std::string body,
+                                                   std::string_view content_type) {
   http::HttpRequest req;
   req.method = std::move(method);
   req.url = config_.server + path;
@@ -139,15 +126,30 @@ http::HttpRequest RestClient::NewRequest(std::string method, const std::string& 
   req.headers.emplace_back("Accept", "application/json");
   req.headers.emplace_back("User-Agent", "ckpt-operator/0.1");
   if (!req.body.empty()) req.headers.emplace_back("Content-Type", std::string(content_type));
-  std::string token = Token();
+  ASSIGN_OR_RETURN(std::string token, tokens_->Token());
   if (!token.empty()) req.headers.emplace_back("Authorization", "Bearer " + token);
   return req;
 }
 
+StatusOr<http::HttpResponse> RestClient::SendOnce(const http::HttpRequest& req) {
+  limiter_.Acquire();
+  auto start = clock_.Monotonic();
+  auto resp = transport_->Send(req);
+  if (config_.on_request)
+    config_.on_request(req.method, resp.ok() ? resp->status : 0,
+                       std::chrono::duration<double>(clock_.Monotonic() - start).count());
+  return resp;
+}
+
 StatusOr<Json> RestClient::Call(std::string method, const std::string& path, std::string body,
                                 std::string_view content_type) {
-  http::HttpRequest req = NewRequest(method, path, std::move(body), content_type);
-  auto resp = transport_->Send(req);
+  ASSIGN_OR_RETURN(http::HttpRequest req, NewRequest(method, path, std::move(body), content_type));
+  auto resp = SendOnce(req);
+  if (resp.ok() && resp->status == 401) {  // the credential expired or was rotated: once more, fresh
+    tokens_->Invalidate();
+    ASSIGN_OR_RETURN(req, NewRequest(method, path, std::move(req.body), content_type));
+    resp = SendOnce(req);
+  }
   if (!resp.ok()) return resp.status();
   if (resp->status < 200 || resp->status >= 300) return StatusFromResponse(*resp);
   Json j = Json::parse(resp->body, nullptr, /*allow_exceptions=*/false);
@@ -161,7 +163,8 @@ Status RestClient::Watch(const Resource& r, std::string_view ns, const WatchOpti
   q.Add("labelSelector", o.label_selector).Add("fieldSelector", o.field_selector);
   if (o.allow_bookmarks) q.Add("allowWatchBookmarks", "true");
   q.Add("timeoutSeconds", std::to_string(o.timeout_seconds));
-  http::HttpRequest req = NewRequest("GET", r.CollectionPath(ns) + q.str(), "");
+  ASSIGN_OR_RETURN(http::HttpRequest req, NewRequest("GET", r.CollectionPath(ns) + q.str(), ""));
+  limiter_.Acquire();
   // Idle limit: the server ends the stream after timeoutSeconds; 5 s of grace beyond that.
   req.timeout = std::chrono::seconds(o.timeout_seconds + 5);
 
@@ -179,8 +182,10 @@ Status RestClient::Watch(const Resource& r, std::string_view ns, const WatchOpti
     decode_status = decoder.Feed(chunk, cb);
     return decode_status.ok();
   };
+  h.cancelled = [&] { return o.stop.stop_requested(); };
   auto result = transport_->Stream(req, h);
   if (!result.ok()) return result.status();
+  if (*result == 401) tokens_->Invalidate();
   if (*result < 200 || *result >= 300) return StatusFromResponse({*result, {}, error_body});
   if (decode_status.code() == StatusCode::kCancelled) return Status::Ok();
   return decode_status;
@@ -188,6 +193,12 @@ Status RestClient::Watch(const Resource& r, std::string_view ns, const WatchOpti
 
 }  // namespace
 
-KubeClientPtr NewRestClient(const ClientConfig& config) { return std::make_unique<RestClient>(config); }
+KubeClientPtr NewRestClient(const ClientConfig& config, Clock& clock) {
+  return std::make_unique<RestClient>(config, http::NewCurlTransport(config.tls), clock);
+}
+
+KubeClientPtr NewRestClient(const ClientConfig& config, http::HttpTransportPtr transport, Clock& clock) {
+  return std::make_unique<RestClient>(config, std::move(transport), clock);
+}
 
 }  // namespace ckpt::kube

@@ -50,6 +50,8 @@ struct TlsOptions {
 struct StreamHandler {
   std::function<void(int status, const Headers& headers)> on_headers;
   std::function<bool(std::string_view chunk)> on_data;
+  // Polled about once a second even while no bytes arrive; true ends the stream (kCancelled).
+  std::function<bool()> cancelled;
 };
 
 class HttpTransport {

@@ -9,10 +9,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <stop_token>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
 
+#include "ckpt/common/clock.h"
 #include "ckpt/common/status.h"
 #include "ckpt/kube/config.h"
 #include "ckpt/kube/resource.h"
@@ -36,6 +38,7 @@ struct WatchOptions {
   std::string field_selector;
   bool allow_bookmarks = true;
   int timeout_seconds = 290;  // server closes the stream after this; client idles out 5 s later
+  std::stop_token stop;       // ends the watch within about a second when requested
 };
 
 enum class PatchType { kMerge, kJson, kStrategicMerge, kApply };
@@ -79,7 +82,8 @@ class KubeClient {
   virtual Status Delete(const Resource& r, std::string_view ns, std::string_view name,
                         const DeleteOptions& opts = {}) = 0;
   // Streams watch events to `on_event` until the server ends the stream (OK), the callback
-  // returns false (OK), or an error occurs (HTTP 410 -> IsGone()). Blocks the calling thread.
+  // returns false (OK), opts.stop is requested (kCancelled), or an error occurs (HTTP 410 ->
+  // IsGone()). An in-stream ERROR event is passed to on_event. Blocks the calling thread.
   virtual Status Watch(const Resource& r, std::string_view ns, const WatchOptions& opts,
                        const WatchCallback& on_event) = 0;
   // The APIResourceList of a group/version ("v1" or "<group>/<version>").
@@ -89,6 +93,8 @@ class KubeClient {
 using KubeClientPtr = std::unique_ptr<KubeClient>;
 
 // A client over libcurl for `config`.
-KubeClientPtr NewRestClient(const ClientConfig& config);
+KubeClientPtr NewRestClient(const ClientConfig& config, Clock& clock = SystemClock());
+// A client over `transport` (tests inject faults through an HttpTransportWrapper).
+KubeClientPtr NewRestClient(const ClientConfig& config, http::HttpTransportPtr transport, Clock& clock);
 
 }  // namespace ckpt::kube

@@ -1,0 +1,24 @@
+// Event handlers that map informer changes to reconcile keys (controller-runtime's
+// EnqueueRequestForObject / EnqueueRequestForOwner / EnqueueRequestsFromMapFunc).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "ckpt/kube/store.h"
+#include "ckpt/runtime/work_queue.h"
+
+namespace ckpt::runtime {
+
+// Enqueues the changed object's own key.
+kube::EventHandler EnqueueSelf(WorkQueue& queue);
+
+// Enqueues the controlling owner (ownerReferences[].controller == true) of the changed object when
+// that owner has `owner_kind` in `owner_group` ("" for core).
+kube::EventHandler EnqueueOwner(WorkQueue& queue, std::string owner_group, std::string owner_kind);
+
+// Enqueues whatever keys `map` returns for the changed object (e.g. the TrainRuns using a store).
+kube::EventHandler EnqueueMapped(WorkQueue& queue, std::function<std::vector<std::string>(const kube::Json&)> map);
+
+}  // namespace ckpt::runtime

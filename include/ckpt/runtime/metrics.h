@@ -1,0 +1,55 @@
+// Metrics: the Prometheus registry of the operator with controller-runtime's metric names
+// (controller_runtime_reconcile_total{controller,result}, ..._reconcile_errors_total,
+// ..._terminal_reconcile_errors_total, ..._reconcile_time_seconds, ..._active_workers,
+// workqueue_depth/adds_total/retries_total/queue_duration_seconds{name}) plus REST client
+// request counters (rest_client_requests_total{code,method}). Thread-safe.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "ckpt/runtime/work_queue.h"
+
+namespace ckpt::runtime {
+
+class Metrics {
+ public:
+  Metrics();
+
+  prometheus::Registry& registry() { return *registry_; }
+  std::shared_ptr<prometheus::Registry> shared_registry() { return registry_; }
+  // The text exposition format of everything registered.
+  std::string Serialize() const;
+
+  // result: success | error | requeue_after | terminal_error.
+  void ReconcileDone(const std::string& controller, std::string_view result, double seconds);
+  void ActiveWorkers(const std::string& controller, double delta);
+  void RestRequest(std::string_view method, int code, double seconds);
+  // A QueueObserver feeding workqueue_* for the queue `name`; owned by this Metrics.
+  QueueObserver* QueueObserverFor(const std::string& name);
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& reconcile_total_;
+  prometheus::Family<prometheus::Counter>& reconcile_errors_;
+  prometheus::Family<prometheus::Counter>& terminal_errors_;
+  prometheus::Family<prometheus::Histogram>& reconcile_time_;
+  prometheus::Family<prometheus::Gauge>& active_workers_;
+  prometheus::Family<prometheus::Gauge>& queue_depth_;
+  prometheus::Family<prometheus::Counter>& queue_adds_;
+  prometheus::Family<prometheus::Counter>& queue_retries_;
+  prometheus::Family<prometheus::Histogram>& queue_duration_;
+  prometheus::Family<prometheus::Counter>& rest_requests_;
+  prometheus::Family<prometheus::Histogram>& rest_latency_;
+  std::mutex mu_;
+  std::map<std::string, std::unique_ptr<QueueObserver>> observers_;  // guarded by mu_
+};
+
+}  // namespace ckpt::runtime

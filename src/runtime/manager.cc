@@ -1,0 +1,93 @@
+// Start order, leader gating and shutdown of the operator's parts (see include/ckpt/runtime/manager.h).
+#include "ckpt/runtime/manager.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <thread>
+
+#include "runtime/probe_server.h"
+
+namespace ckpt::runtime {
+
+Manager::Manager(ManagerOptions options, kube::KubeClient& client, Clock& clock, Metrics& metrics)
+    : options_(std::move(options)), client_(client), clock_(clock), metrics_(metrics) {}
+
+Manager::~Manager() = default;
+
+int Manager::probe_port() const { return probes_ ? probes_->port() : 0; }
+
+bool Manager::ready() const {
+  for (auto* i : informers_)
+    if (!i->store().ready()) return false;
+  return true;
+}
+
+void Manager::RunControllers(std::stop_token stop) {
+  std::vector<std::jthread> threads;
+  for (auto* c : controllers_) threads.emplace_back([c, stop] { c->Run(stop); });
+  for (auto& t : threads) t.join();  // each drains its in-flight reconciles
+}
+
+int Manager::Run(std::stop_token stop) {
+  if (options_.probe_address != "0") {
+    auto probes = ProbeServer::Start(options_.probe_address, [this] { return ready(); },
+                                     [this] { return metrics_.Serialize(); });
+    if (!probes.ok()) {
+      spdlog::error("{}", probes.status().ToString());
+      return 1;
+    }
+    probes_ = std::move(probes).value();
+    spdlog::info("probes and metrics on port {}", probes_->port());
+  }
+  for (auto* i : informers_) i->Start();
+  for (auto* i : informers_) {
+    if (!i->store().WaitUntilReady(options_.cache_sync_timeout) && !stop.stop_requested()) {
+      spdlog::error("cache did not sync within {}s", options_.cache_sync_timeout.count());
+      return 1;
+    }
+  }
+  spdlog::info("caches synced ({} informers)", informers_.size());
+
+  std::stop_source controllers_stop;
+  std::stop_callback forward(stop, [&] { controllers_stop.request_stop(); });
+  std::jthread workers;
+  auto start_controllers = [&] {
+    workers = std::jthread([&] { RunControllers(controllers_stop.get_token()); });
+  };
+  auto drain_controllers = [&] {
+    controllers_stop.request_stop();
+    if (workers.joinable()) workers.join();
+  };
+  if (options_.leader_election) {
+    LeaderElector elector(client_, *options_.leader_election, clock_);
+    auto on_lost = [] {
+      spdlog::critical("lost leadership: exiting so another replica reconciles alone");
+      std::_Exit(1);  // never demote in place
+    };
+    elector.Run(stop, start_controllers, on_lost, drain_controllers);
+  } else {
+    start_controllers();
+  }
+  drain_controllers();
+  for (auto* i : informers_) i->Stop();
+  spdlog::info("manager stopped");
+  return 0;
+}
+
+void StopOnSignals(std::stop_source source) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread([set, source]() mutable {
+    int sig = 0;
+    sigwait(&set, &sig);
+    spdlog::info("received signal {}: shutting down", sig);
+    source.request_stop();
+  }).detach();
+}
+
+}  // namespace ckpt::runtime
