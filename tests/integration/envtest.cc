@@ -12,6 +12,7 @@
 #include <iostream>
 #include <map>
 
+#include "ckpt/http/transport.h"
 #include "ckpt/kube/config.h"
 
 namespace ckpt::testing {
@@ -86,6 +87,20 @@ kube::ClientConfig ControlPlane::client_config() const {
 kube::KubeClientPtr ControlPlane::NewClient() const { return kube::NewRestClient(client_config()); }
 
 Status ControlPlane::RestartApiServer() { return Run("bash " + kScript + " restart-apiserver " + dir_).status(); }
+
+StatusOr<int64_t> ControlPlane::CompactEtcd() const {
+  auto http = http::NewCurlTransport({});
+  auto post = [&](const std::string& path, const std::string& body) -> StatusOr<kube::Json> {
+    auto r = http->Send({"POST", etcd_url_ + path, {{"Content-Type", "application/json"}}, body});
+    if (!r.ok()) return r.status();
+    if (r->status != 200) return Internal("etcd " + path + ": HTTP " + std::to_string(r->status) + " " + r->body);
+    return kube::Json::parse(r->body);
+  };
+  ASSIGN_OR_RETURN(kube::Json range, post("/v3/kv/range", R"({"key":"AA=="})"));
+  std::string rev = range["header"]["revision"];
+  RETURN_IF_ERROR(post("/v3/kv/compaction", R"({"revision":")" + rev + R"(","physical":true})").status());
+  return std::stoll(rev);
+}
 
 StatusOr<std::string> ControlPlane::Kubectl(const std::string& args) const {
   auto env = ReadEnvFile(dir_ + "/env");

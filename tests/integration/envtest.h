@@ -40,6 +40,9 @@ class ControlPlane {
 
   // Stops and restarts kube-apiserver on the same port and etcd data.
   Status RestartApiServer();
+  // Compacts etcd's history up to its current revision (through etcd's JSON gateway) and returns
+  // that revision: watches resuming from an older resourceVersion then get 410 Gone.
+  StatusOr<int64_t> CompactEtcd() const;
   // Runs `kubectl <args>` against this control plane; returns its combined output.
   StatusOr<std::string> Kubectl(const std::string& args) const;
 
