@@ -12,7 +12,7 @@ Reflector::Reflector(KubeClient& client, ReflectorOptions options, Writer& write
       options_(std::move(options)),
       writer_(writer),
       clock_(clock),
-      backoff_(runtime::WatchBackoff(), std::chrono::seconds(120), seed) {}
+      backoff_(WatchBackoff(), std::chrono::seconds(120), seed) {}
 
 std::string Reflector::resource_version() const {
   std::lock_guard<std::mutex> l(rv_mu_);
@@ -22,7 +22,7 @@ std::string Reflector::resource_version() const {
 Status Reflector::ListAll(std::stop_token stop) {
   state_ = WatchState::kListing;
   ++stats_.lists;
-  std::vector<Json> items;
+  std::vector<PreparedObject> items;  // slimmed page by page: never all full objects at once
   ListOptions o{options_.label_selector, options_.field_selector, options_.page_size, "", "", ""};
   std::string rv;
   do {
@@ -37,7 +37,7 @@ Status Reflector::ListAll(std::stop_token stop) {
       // List items omit kind/apiVersion; restore them so cached objects look like watched ones.
       item["kind"] = options_.resource.kind;
       item["apiVersion"] = options_.resource.ApiVersion();
-      items.push_back(std::move(item));
+      items.push_back(writer_.Prepare(std::move(item)));
     }
   } while (!o.continue_token.empty());
   writer_.Replace(std::move(items));

@@ -1,68 +1,63 @@
-// Informer cache (see include/ckpt/kube/store.h). A shared_mutex guards the object map and the
-// indexes; readers take it shared, the single writer exclusive. Handlers run after the lock is
-// released so they may read the cache.
+// Informer cache (see include/ckpt/kube/store.h). A shared_mutex guards the entries and the
+// indexes; readers take it shared, the single writer exclusive. Entries keep CBOR bytes plus the
+// index values computed at insert, so removing or replacing an entry never decodes it. Handlers
+// run after the lock is released so they may read the cache.
 #include "ckpt/kube/store.h"
+
+#include <malloc.h>
 
 #include <algorithm>
 
 namespace ckpt::kube {
 namespace internal {
 
+using Entry = PreparedObject;  // stored with `object` cleared
+
 struct CacheState {
   std::map<std::string, IndexFunc> indexers;
 
   mutable std::shared_mutex mu;
   // State below is protected by mu.
-  std::unordered_map<std::string, ObjectPtr> objects;
+  std::unordered_map<std::string, Entry> entries;
   std::map<std::string, std::unordered_map<std::string, std::set<std::string>>> indexes;
   bool ready = false;
 
   mutable std::mutex ready_mu;
   mutable std::condition_variable ready_cv;
 
-  void IndexLocked(const std::string& key, const Json& obj, bool add) {
-    for (const auto& [name, fn] : indexers) {
+  void Unindex(const std::string& key, const Entry& e) {
+    for (const auto& [name, value] : e.index_values) {
       auto& index = indexes[name];
-      for (const auto& value : fn(obj)) {
-        if (add) {
-          index[value].insert(key);
-          continue;
-        }
-        auto it = index.find(value);
-        if (it == index.end()) continue;
-        it->second.erase(key);
-        if (it->second.empty()) index.erase(it);
-      }
+      auto it = index.find(value);
+      if (it == index.end()) continue;
+      it->second.erase(key);
+      if (it->second.empty()) index.erase(it);
     }
   }
 
-  // Stores `obj` under `key` (null removes); returns the previous object.
-  ObjectPtr PutLocked(const std::string& key, ObjectPtr obj) {
-    ObjectPtr old;
-    auto it = objects.find(key);
-    if (it != objects.end()) {
-      old = it->second;
-      IndexLocked(key, *old, false);
+  // Stores `p` (null object removes) and returns the previous encoded state, if any.
+  std::shared_ptr<const std::string> PutLocked(const std::string& key, const PreparedObject* p) {
+    std::shared_ptr<const std::string> old;
+    auto it = entries.find(key);
+    if (it != entries.end()) {
+      old = it->second.cbor;
+      Unindex(key, it->second);
+      if (!p) entries.erase(it);
     }
-    if (obj) {
-      IndexLocked(key, *obj, true);
-      objects[key] = std::move(obj);
-    } else if (it != objects.end()) {
-      objects.erase(it);
-    }
+    if (!p) return old;
+    for (const auto& [name, value] : p->index_values) indexes[name][value].insert(key);
+    Entry e{key, p->resource_version, p->cbor, p->index_values, nullptr};
+    entries[key] = std::move(e);
     return old;
   }
 };
 
-}  // namespace internal
-
-namespace {
-std::string ResourceVersionOf(const Json& obj) {
-  auto md = obj.find("metadata");
-  if (md == obj.end() || !md->is_object()) return "";
-  return md->value("resourceVersion", "");
+ObjectPtr Decode(const std::shared_ptr<const std::string>& cbor) {
+  if (!cbor) return nullptr;
+  return std::make_shared<const Json>(Json::from_cbor(cbor->begin(), cbor->end()));
 }
-}  // namespace
+
+}  // namespace internal
 
 std::string KeyOf(std::string_view ns, std::string_view name) {
   if (ns.empty()) return std::string(name);
@@ -89,34 +84,50 @@ void StripManagedFields(Json& obj) {
   }
 }
 
+ObjectPtr ObjectEvent::OldObject() const { return internal::Decode(old_encoded); }
+
 ObjectPtr Store::Get(std::string_view key) const {
-  std::shared_lock l(state_->mu);
-  auto it = state_->objects.find(std::string(key));
-  return it == state_->objects.end() ? nullptr : it->second;
+  std::shared_ptr<const std::string> cbor;
+  {
+    std::shared_lock l(state_->mu);
+    auto it = state_->entries.find(std::string(key));
+    if (it == state_->entries.end()) return nullptr;
+    cbor = it->second.cbor;
+  }
+  return internal::Decode(cbor);  // outside the lock: readers never hold up the writer
 }
 
 std::vector<ObjectPtr> Store::List() const {
-  std::shared_lock l(state_->mu);
+  std::vector<std::shared_ptr<const std::string>> all;
+  {
+    std::shared_lock l(state_->mu);
+    all.reserve(state_->entries.size());
+    for (const auto& [k, e] : state_->entries) all.push_back(e.cbor);
+  }
   std::vector<ObjectPtr> out;
-  out.reserve(state_->objects.size());
-  for (const auto& [k, v] : state_->objects) out.push_back(v);
+  out.reserve(all.size());
+  for (const auto& c : all) out.push_back(internal::Decode(c));
   return out;
 }
 
 std::vector<ObjectPtr> Store::ByIndex(std::string_view index, std::string_view value) const {
-  std::shared_lock l(state_->mu);
+  std::vector<std::shared_ptr<const std::string>> hits;
+  {
+    std::shared_lock l(state_->mu);
+    auto idx = state_->indexes.find(std::string(index));
+    if (idx == state_->indexes.end()) return {};
+    auto keys = idx->second.find(std::string(value));
+    if (keys == idx->second.end()) return {};
+    for (const auto& k : keys->second) hits.push_back(state_->entries.at(k).cbor);
+  }
   std::vector<ObjectPtr> out;
-  auto idx = state_->indexes.find(std::string(index));
-  if (idx == state_->indexes.end()) return out;
-  auto keys = idx->second.find(std::string(value));
-  if (keys == idx->second.end()) return out;
-  for (const auto& k : keys->second) out.push_back(state_->objects.at(k));
+  for (const auto& c : hits) out.push_back(internal::Decode(c));
   return out;
 }
 
 size_t Store::size() const {
   std::shared_lock l(state_->mu);
-  return state_->objects.size();
+  return state_->entries.size();
 }
 
 bool Store::ready() const {
@@ -134,9 +145,18 @@ Writer::Writer(std::map<std::string, IndexFunc> indexers, TransformFunc transfor
   state_->indexers = std::move(indexers);
 }
 
-ObjectPtr Writer::Prepare(Json&& obj) const {
+PreparedObject Writer::Prepare(Json&& obj, bool keep_decoded) const {
   if (transform_) transform_(obj);
-  return std::make_shared<const Json>(std::move(obj));
+  PreparedObject p;
+  p.key = KeyOf(obj);
+  auto md = obj.find("metadata");
+  if (md != obj.end() && md->is_object()) p.resource_version = md->value("resourceVersion", "");
+  for (const auto& [name, fn] : state_->indexers)
+    for (auto& value : fn(obj)) p.index_values.emplace_back(name, std::move(value));
+  auto bytes = Json::to_cbor(obj);
+  p.cbor = std::make_shared<const std::string>(bytes.begin(), bytes.end());
+  if (keep_decoded) p.object = std::make_shared<const Json>(std::move(obj));
+  return p;
 }
 
 void Writer::Notify(const ObjectEvent& e) const {
@@ -146,50 +166,62 @@ void Writer::Notify(const ObjectEvent& e) const {
 void Writer::Apply(WatchEvent&& event) {
   using T = WatchEvent::Type;
   if (event.type != T::kAdded && event.type != T::kModified && event.type != T::kDeleted) return;
-  std::string key = KeyOf(event.object);
-  ObjectPtr obj = Prepare(std::move(event.object));
-  ObjectPtr old;
+  PreparedObject p = Prepare(std::move(event.object), /*keep_decoded=*/true);
+  std::shared_ptr<const std::string> old;
   {
     std::unique_lock l(state_->mu);
-    old = state_->PutLocked(key, event.type == T::kDeleted ? nullptr : obj);
+    old = state_->PutLocked(p.key, event.type == T::kDeleted ? nullptr : &p);
   }
   if (event.type == T::kDeleted) {
-    if (old) Notify({ObjectEvent::Type::kDeleted, old, obj});
+    if (old) Notify({ObjectEvent::Type::kDeleted, p.object, old});
     return;
   }
-  Notify({old ? ObjectEvent::Type::kUpdated : ObjectEvent::Type::kAdded, old, obj});
+  Notify({old ? ObjectEvent::Type::kUpdated : ObjectEvent::Type::kAdded, p.object, old});
 }
 
 void Writer::Replace(std::vector<Json>&& items) {
-  std::vector<ObjectEvent> events;
+  std::vector<PreparedObject> prepared;
+  prepared.reserve(items.size());
+  for (auto& item : items) prepared.push_back(Prepare(std::move(item)));
+  items.clear();
+  Replace(std::move(prepared));
+}
+
+void Writer::Replace(std::vector<PreparedObject>&& items) {
+  // Differences only; each event's object is decoded when its turn to be delivered comes.
+  struct Change {
+    ObjectEvent::Type type;
+    std::shared_ptr<const std::string> now, before;
+  };
+  std::vector<Change> changes;
   {
     std::unique_lock l(state_->mu);
-    std::unordered_map<std::string, ObjectPtr> fresh;
+    std::unordered_map<std::string, PreparedObject*> fresh;
     fresh.reserve(items.size());
-    for (auto& item : items) {
-      std::string key = KeyOf(item);
-      fresh.emplace(std::move(key), Prepare(std::move(item)));
-    }
+    for (auto& item : items) fresh.emplace(item.key, &item);
     std::vector<std::string> gone;
-    for (const auto& [key, obj] : state_->objects)
+    for (const auto& [key, entry] : state_->entries)
       if (!fresh.count(key)) gone.push_back(key);
-    for (const auto& key : gone) events.push_back({ObjectEvent::Type::kDeleted, nullptr, state_->PutLocked(key, nullptr)});
-    for (auto& [key, obj] : fresh) {
-      auto it = state_->objects.find(key);
-      if (it != state_->objects.end() && ResourceVersionOf(*it->second) == ResourceVersionOf(*obj)) continue;
-      ObjectPtr old = state_->PutLocked(key, obj);
-      events.push_back({old ? ObjectEvent::Type::kUpdated : ObjectEvent::Type::kAdded, old, obj});
+    for (const auto& key : gone) {
+      auto old = state_->PutLocked(key, nullptr);
+      changes.push_back({ObjectEvent::Type::kDeleted, old, old});
+    }
+    for (auto& [key, item] : fresh) {
+      auto it = state_->entries.find(key);
+      if (it != state_->entries.end() && it->second.resource_version == item->resource_version) continue;
+      auto old = state_->PutLocked(key, item);
+      changes.push_back({old ? ObjectEvent::Type::kUpdated : ObjectEvent::Type::kAdded, item->cbor, old});
     }
     state_->ready = true;
   }
+  items.clear();
+  malloc_trim(0);  // a relist frees a whole list's worth of decoded pages: hand it back to the OS
   {
     std::lock_guard l(state_->ready_mu);
     state_->ready_cv.notify_all();
   }
-  for (auto& e : events) {
-    if (e.type == ObjectEvent::Type::kDeleted) e.old_object = e.object;
-    Notify(e);
-  }
+  if (handlers_.empty()) return;
+  for (auto& c : changes) Notify({c.type, internal::Decode(c.now), c.before});
 }
 
 }  // namespace ckpt::kube

@@ -16,7 +16,7 @@
 #include "ckpt/common/clock.h"
 #include "ckpt/kube/client.h"
 #include "ckpt/kube/store.h"
-#include "ckpt/runtime/backoff.h"
+#include "ckpt/common/backoff.h"
 
 namespace ckpt::kube {
 
@@ -64,7 +64,7 @@ class Reflector {
   // State below is owned by the Run() thread; state_ and stats_ may be read anywhere.
   std::atomic<WatchState> state_{WatchState::kEmpty};
   ReflectorStats stats_;
-  runtime::LoopBackoff backoff_;
+  LoopBackoff backoff_;
   mutable std::mutex rv_mu_;
   std::string resource_version_;  // guarded by rv_mu_
 };

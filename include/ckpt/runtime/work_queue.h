@@ -18,7 +18,7 @@
 #include <unordered_set>
 
 #include "ckpt/common/clock.h"
-#include "ckpt/runtime/backoff.h"
+#include "ckpt/common/backoff.h"
 
 namespace ckpt::runtime {
 

@@ -1,10 +1,10 @@
-// Exponential backoff arithmetic (see include/ckpt/runtime/backoff.h).
-#include "ckpt/runtime/backoff.h"
+// Exponential backoff arithmetic (see include/ckpt/common/backoff.h).
+#include "ckpt/common/backoff.h"
 
 #include <algorithm>
 #include <cmath>
 
-namespace ckpt::runtime {
+namespace ckpt {
 
 Millis ExponentialBackoff::Delay(uint32_t failures, std::mt19937_64* rng) const {
   double d = static_cast<double>(initial.count()) * std::pow(factor, std::min<uint32_t>(failures, 64));
@@ -23,4 +23,4 @@ Millis LoopBackoff::NextDelay(std::chrono::steady_clock::time_point now) {
   return policy_.Delay(failures_++, &rng_);
 }
 
-}  // namespace ckpt::runtime
+}  // namespace ckpt

@@ -8,7 +8,7 @@
 #include <functional>
 #include <random>
 
-namespace ckpt::runtime {
+namespace ckpt {
 
 using Millis = std::chrono::milliseconds;
 
@@ -49,4 +49,4 @@ class LoopBackoff {
   std::chrono::steady_clock::time_point healthy_since_{};
 };
 
-}  // namespace ckpt::runtime
+}  // namespace ckpt
