@@ -30,25 +30,34 @@ void Manager::RunControllers(std::stop_token stop) {
   for (auto& t : threads) t.join();  // each drains its in-flight reconciles
 }
 
-int Manager::Run(std::stop_token stop) {
-  if (options_.probe_address != "0") {
-    auto probes = ProbeServer::Start(options_.probe_address, [this] { return ready(); },
-                                     [this] { return metrics_.Serialize(); });
-    if (!probes.ok()) {
-      spdlog::error("{}", probes.status().ToString());
-      return 1;
-    }
-    probes_ = std::move(probes).value();
-    spdlog::info("probes and metrics on port {}", probes_->port());
-  }
+Status Manager::StartProbes() {
+  if (options_.probe_address == "0") return Status::Ok();
+  auto probes = ProbeServer::Start(options_.probe_address, [this] { return ready(); },
+                                   [this] { return metrics_.Serialize(); });
+  if (!probes.ok()) return probes.status();
+  probes_ = std::move(probes).value();
+  spdlog::info("probes and metrics on port {}", probes_->port());
+  return Status::Ok();
+}
+
+Status Manager::StartCaches(std::stop_token stop) {
   for (auto* i : informers_) i->Start();
   for (auto* i : informers_) {
-    if (!i->store().WaitUntilReady(options_.cache_sync_timeout) && !stop.stop_requested()) {
-      spdlog::error("cache did not sync within {}s", options_.cache_sync_timeout.count());
-      return 1;
-    }
+    if (!i->store().WaitUntilReady(options_.cache_sync_timeout) && !stop.stop_requested())
+      return Unavailable("cache did not sync within " + std::to_string(options_.cache_sync_timeout.count()) + "s");
   }
   spdlog::info("caches synced ({} informers)", informers_.size());
+  return Status::Ok();
+}
+
+int Manager::Run(std::stop_token stop) {
+  Status started = StartProbes();
+  if (started.ok()) started = StartCaches(stop);
+  if (!started.ok()) {
+    spdlog::error("{}", started.ToString());
+    for (auto* i : informers_) i->Stop();
+    return 1;
+  }
 
   std::stop_source controllers_stop;
   std::stop_callback forward(stop, [&] { controllers_stop.request_stop(); });

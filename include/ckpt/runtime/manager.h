@@ -46,6 +46,8 @@ class Manager {
   bool ready() const;
 
  private:
+  Status StartProbes();
+  Status StartCaches(std::stop_token stop);
   void RunControllers(std::stop_token stop);
 
   const ManagerOptions options_;
