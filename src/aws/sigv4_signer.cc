@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cstdio>
 #include <map>
+#include <mutex>
 #include <vector>
 
 #include "ckpt/aws/signer.h"
@@ -134,9 +135,27 @@ class SigV4Signer final : public Signer {
               const std::string& service, SigningDetails* details) const override;
 
  private:
+  // The derived key changes once a day per region/service/secret; the SDKs cache it too.
+  std::string SigningKey(const std::string& secret, const std::string& date, const std::string& region,
+                         const std::string& service) const;
+
   Clock& clock_;
   const SigV4Options options_;
+  mutable std::mutex mu_;
+  mutable std::string cached_scope_, cached_key_;  // guarded by mu_; scope includes a secret digest
 };
+
+std::string SigV4Signer::SigningKey(const std::string& secret, const std::string& date, const std::string& region,
+                                    const std::string& service) const {
+  std::string scope = date + "/" + region + "/" + service + "/" + Sha256(secret);
+  std::lock_guard<std::mutex> l(mu_);
+  if (scope != cached_scope_) {
+    std::string key = HmacSha256("AWS4" + secret, date);
+    cached_key_ = HmacSha256(HmacSha256(HmacSha256(key, region), service), "aws4_request");
+    cached_scope_ = scope;
+  }
+  return cached_key_;
+}
 
 Status SigV4Signer::Sign(http::HttpRequest& request, const Credentials& creds, const std::string& region,
                          const std::string& service, SigningDetails* details) const {
@@ -167,8 +186,7 @@ Status SigV4Signer::Sign(http::HttpRequest& request, const Credentials& creds, c
                      HexEncode(Sha256(request.body));
   std::string scope = date + "/" + region + "/" + service + "/aws4_request";
   std::string sts = "AWS4-HMAC-SHA256\n" + amz_date + "\n" + scope + "\n" + HexEncode(Sha256(creq));
-  std::string key = HmacSha256("AWS4" + creds.secret_access_key, date);
-  key = HmacSha256(HmacSha256(HmacSha256(key, region), service), "aws4_request");
+  std::string key = SigningKey(creds.secret_access_key, date, region, service);
   std::string authz = "AWS4-HMAC-SHA256 Credential=" + creds.access_key_id + "/" + scope +
                       ", SignedHeaders=" + signed_headers + ", Signature=" + HexEncode(HmacSha256(key, sts));
   request.headers.emplace_back("Authorization", authz);
