@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "integration/envtest.h"
+#include "integration/test_objects.h"
 
 namespace ckpt {
 namespace {
@@ -16,25 +17,14 @@ using kube::Json;
 namespace res = kube::resources;
 using namespace std::chrono_literals;
 
-// Polls `fn` until it returns true or `timeout` passes.
-template <typename Fn>
-bool Eventually(Fn fn, std::chrono::milliseconds timeout = 30s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (fn()) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return fn();
-}
+using testing::Eventually;
 
+// A store with the backup settings the CRD validates.
 Json Store(const std::string& name) {
-  return Json::parse(R"({
-    "apiVersion": "trainops.io/v1alpha1", "kind": "CheckpointStore",
-    "metadata": {"name": ")" + name + R"(", "namespace": "default"},
-    "spec": {"fileSystem": {"deploymentType": "PERSISTENT_2", "storageCapacityGiB": 2400,
-                            "perUnitStorageThroughput": 250, "subnetId": "subnet-0123456789abcdef0",
-                            "backups": {"automaticRetentionDays": 30, "dailyStartTime": "03:00"}},
-             "volume": {"claimName": ")" + name + R"("}}})");
+  Json s = testing::CheckpointStoreObject("default", name);
+  s["spec"]["fileSystem"].erase("tags");
+  s["spec"]["fileSystem"]["backups"] = {{"automaticRetentionDays", 30}, {"dailyStartTime", "03:00"}};
+  return s;
 }
 
 Json TrainJob(const std::string& name) {
