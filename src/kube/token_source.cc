@@ -47,7 +47,7 @@ class FileTokenSource final : public TokenSource {
   }
   void Invalidate() override {
     std::lock_guard<std::mutex> l(mu_);
-    read_at_ = {};
+    cached_.clear();  // forces a re-read on the next Token()
   }
 
  private:
