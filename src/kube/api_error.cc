@@ -43,8 +43,12 @@ std::string MessageOf(const nlohmann::json& s, int http) {
 
 Status StatusFromApiStatus(const nlohmann::json& s) {
   if (!s.is_object()) return Internal("malformed API Status");
-  int http = s.value("code", 0);
-  return Status(CodeFor(http, s.value("reason", "")), MessageOf(s, http));
+  try {
+    int http = s.value("code", 0);
+    return Status(CodeFor(http, s.value("reason", "")), MessageOf(s, http));
+  } catch (const nlohmann::json::exception& e) {  // a field of the wrong type
+    return Internal(std::string("malformed API Status: ") + e.what());
+  }
 }
 
 Status StatusFromResponse(const http::HttpResponse& response) {

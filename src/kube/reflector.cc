@@ -76,10 +76,18 @@ Status Reflector::WatchOnce(std::stop_token stop) {
   return in_stream.ok() ? s : in_stream;
 }
 
+Status Reflector::Step(std::stop_token stop) {
+  try {
+    return state_ == WatchState::kWatching ? WatchOnce(stop) : ListAll(stop);
+  } catch (const nlohmann::json::exception& e) {  // the server sent a field of an unexpected type
+    return InvalidArgument(std::string("malformed list/watch response: ") + e.what());
+  }
+}
+
 void Reflector::Run(std::stop_token stop) {
   int gone_in_a_row = 0;
   while (!stop.stop_requested()) {
-    Status s = state_ == WatchState::kWatching ? WatchOnce(stop) : ListAll(stop);
+    Status s = Step(stop);
     if (stop.stop_requested()) break;
     if (s.ok()) {  // list done, or the server ended the watch at its timeout
       gone_in_a_row = 0;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include "integration/envtest.h"
@@ -81,6 +82,23 @@ TEST_F(ApiServerSmokeTest, CustomResourceCreateReadStatusWatchDelete) {
   EXPECT_EQ(seen, (std::vector<std::string>{"MODIFIED:Creating", "DELETED"}));
   EXPECT_TRUE(client_->Get(res::CheckpointStores(), "default", "crud").status().IsNotFound());
   EXPECT_TRUE(client_->Delete(res::CheckpointStores(), "default", "crud").IsNotFound());
+}
+
+TEST_F(ApiServerSmokeTest, DiscoveryListsOurResourcesAndDeletePreconditionsAreEnforced) {
+  auto group = client_->Discover("trainops.io/v1alpha1");
+  ASSERT_TRUE(group.ok()) << group.status().ToString();
+  std::set<std::string> names;
+  for (const auto& r : (*group)["resources"]) names.insert(r["name"]);
+  EXPECT_TRUE(names.count("checkpointstores") && names.count("checkpointstores/status") && names.count("trainruns"));
+  EXPECT_TRUE(client_->Discover("v1").ok());
+
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), "default", Store("guarded")).ok());
+  kube::DeleteOptions wrong_uid;
+  wrong_uid.precondition_uid = "not-the-uid";
+  EXPECT_TRUE(client_->Delete(res::CheckpointStores(), "default", "guarded", wrong_uid).IsConflict());
+  kube::DeleteOptions foreground;
+  foreground.propagation_policy = "Foreground";
+  EXPECT_TRUE(client_->Delete(res::CheckpointStores(), "default", "guarded", foreground).ok());
 }
 
 TEST_F(ApiServerSmokeTest, OurCrdRejectsOutOfRangeRetention) {

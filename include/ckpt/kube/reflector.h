@@ -52,6 +52,7 @@ class Reflector {
   std::string resource_version() const;
 
  private:
+  Status Step(std::stop_token stop);  // one list or watch; JSON type errors become a Status
   Status ListAll(std::stop_token stop);
   Status WatchOnce(std::stop_token stop);
 

@@ -44,5 +44,11 @@ TEST(ApiErrorTest, WatchErrorEventStatusMapsByCode) {
   EXPECT_TRUE(s.IsGone());
 }
 
+TEST(ApiErrorTest, FieldsOfTheWrongTypeDoNotThrow) {
+  auto s = StatusFromResponse(Reply(500, R"({"kind":"Status","code":500,"message":42,"reason":["x"]})"));
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(StatusFromApiStatus(nlohmann::json::parse(R"({"code":"410"})")).code(), StatusCode::kInternal);
+}
+
 }  // namespace
 }  // namespace ckpt::kube
