@@ -118,7 +118,13 @@ install_crds() {
     [[ -f "$f" ]] && files+=(-f "$f")
   done
   "${kc[@]}" apply --server-side -o name "${files[@]}" >/dev/null
-  "${kc[@]}" wait --for condition=Established --timeout 60s crd --all >/dev/null
+  # `kubectl wait` fails outright (instead of waiting) while a new CRD has no status.conditions
+  # yet, which happens under load; retry it until every CRD is Established or 60 s pass.
+  local deadline=$((SECONDS + 60))
+  until "${kc[@]}" wait --for condition=Established --timeout 10s crd --all >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || die "CRDs not Established after 60 s"
+    sleep 0.5
+  done
   # The upstream torch-distributed ClusterTrainingRuntime, as a cluster with Trainer has it.
   "${kc[@]}" apply --server-side -o name -f "$root/third_party/kubeflow-trainer/$trainer/torch_distributed.yaml" >/dev/null
   log "CRDs Established (Trainer $trainer, JobSet $jobset)"
