@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <thread>
 
-#include "runtime/probe_server.h"
+#include "ckpt/http/server.h"
 
 namespace ckpt::runtime {
 
@@ -30,10 +30,19 @@ void Manager::RunControllers(std::stop_token stop) {
   for (auto& t : threads) t.join();  // each drains its in-flight reconciles
 }
 
+// /healthz: the process serves; /readyz: caches synced; /metrics: Prometheus text format.
+http::HttpResponse Manager::ServeProbe(const std::string& path) const {
+  if (path == "/healthz" || path == "/livez") return {200, {}, "ok"};
+  if (path == "/readyz") return ready() ? http::HttpResponse{200, {}, "ok"} : http::HttpResponse{503, {}, "caches not synced"};
+  if (path == "/metrics") return {200, {{"Content-Type", "text/plain; version=0.0.4"}}, metrics_.Serialize()};
+  return {404, {}, "not found"};
+}
+
 Status Manager::StartProbes() {
   if (options_.probe_address == "0") return Status::Ok();
-  auto probes = ProbeServer::Start(options_.probe_address, [this] { return ready(); },
-                                   [this] { return metrics_.Serialize(); });
+  auto probes = http::HttpServer::Start(options_.probe_address, [this](const http::ServerRequest& r) {
+    return ServeProbe(r.path);
+  }, 2);
   if (!probes.ok()) return probes.status();
   probes_ = std::move(probes).value();
   spdlog::info("probes and metrics on port {}", probes_->port());

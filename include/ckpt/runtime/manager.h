@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "ckpt/common/clock.h"
+#include "ckpt/http/server.h"
 #include "ckpt/kube/informer.h"
 #include "ckpt/runtime/controller.h"
 #include "ckpt/runtime/leader_election.h"
@@ -27,7 +28,6 @@ struct ManagerOptions {
   std::chrono::seconds cache_sync_timeout{120};
 };
 
-class ProbeServer;
 
 class Manager {
  public:
@@ -46,6 +46,7 @@ class Manager {
   bool ready() const;
 
  private:
+  http::HttpResponse ServeProbe(const std::string& path) const;
   Status StartProbes();
   Status StartCaches(std::stop_token stop);
   void RunControllers(std::stop_token stop);
@@ -56,7 +57,7 @@ class Manager {
   Metrics& metrics_;
   std::vector<kube::Informer*> informers_;
   std::vector<Controller*> controllers_;
-  std::unique_ptr<ProbeServer> probes_;
+  std::unique_ptr<http::HttpServer> probes_;
 };
 
 // Blocks SIGTERM and SIGINT in the calling thread (call first thing in main, before any thread

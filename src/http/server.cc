@@ -1,0 +1,89 @@
+// civetweb-backed HttpServer (see include/ckpt/http/server.h).
+#include "ckpt/http/server.h"
+
+#include <civetweb.h>
+
+#include <algorithm>
+#include <mutex>
+
+namespace ckpt::http {
+namespace {
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+const char* Reason(int code) {
+  switch (code) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Status";
+  }
+}
+
+ServerRequest ReadRequest(mg_connection* conn) {
+  const mg_request_info* info = mg_get_request_info(conn);
+  ServerRequest r;
+  r.method = info->request_method ? info->request_method : "";
+  r.path = info->local_uri ? info->local_uri : "";
+  r.query = info->query_string ? info->query_string : "";
+  for (int i = 0; i < info->num_headers; ++i)
+    r.headers.emplace_back(Lower(info->http_headers[i].name), info->http_headers[i].value);
+  char buf[8192];
+  int n;
+  while ((n = mg_read(conn, buf, sizeof buf)) > 0) r.body.append(buf, static_cast<size_t>(n));
+  return r;
+}
+
+}  // namespace
+
+std::string_view ServerRequest::Header(std::string_view lower_name) const {
+  for (const auto& [k, v] : headers)
+    if (k == lower_name) return v;
+  return {};
+}
+
+int HttpServer::Dispatch(mg_connection* conn, void* self_ptr) {
+  auto* self = static_cast<HttpServer*>(self_ptr);
+  HttpResponse resp = self->handler_(ReadRequest(conn));
+  std::string head = "HTTP/1.1 " + std::to_string(resp.status) + " " + Reason(resp.status) + "\r\n";
+  bool has_type = false;
+  for (const auto& [k, v] : resp.headers) {
+    head += k + ": " + v + "\r\n";
+    has_type |= Lower(k) == "content-type";
+  }
+  if (!has_type) head += "Content-Type: text/plain\r\n";
+  head += "Content-Length: " + std::to_string(resp.body.size()) + "\r\n\r\n";
+  mg_write(conn, head.data(), head.size());
+  mg_write(conn, resp.body.data(), resp.body.size());
+  return static_cast<int>(resp.status);
+}
+
+StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& address, ServerHandler handler,
+                                                        int threads) {
+  static std::once_flag init;
+  std::call_once(init, [] { mg_init_library(0); });
+  std::unique_ptr<HttpServer> s(new HttpServer());
+  s->handler_ = std::move(handler);
+  std::string nthreads = std::to_string(threads);
+  const char* options[] = {"listening_ports", address.c_str(), "num_threads", nthreads.c_str(),
+                           "enable_keep_alive", "yes", nullptr};
+  s->ctx_ = mg_start(nullptr, nullptr, options);
+  if (!s->ctx_) return Unavailable("cannot listen on " + address);
+  mg_set_request_handler(s->ctx_, "/", &HttpServer::Dispatch, s.get());
+  mg_server_port ports[1];
+  if (mg_get_server_ports(s->ctx_, 1, ports) > 0) s->port_ = ports[0].port;
+  return s;
+}
+
+HttpServer::~HttpServer() {
+  if (ctx_) mg_stop(ctx_);
+}
+
+}  // namespace ckpt::http
