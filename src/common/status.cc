@@ -31,6 +31,7 @@ Status Status::WithContext(std::string_view context) const {
 std::string Status::ToString() const {
   if (ok()) return "OK";
   std::string s(StatusCodeName(code_));
+  if (!reason_.empty() && reason_ != s) s += " (" + reason_ + ")";
   s += ": ";
   s += message_;
   if (terminal_) s += " (terminal)";

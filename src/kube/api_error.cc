@@ -45,7 +45,7 @@ Status StatusFromApiStatus(const nlohmann::json& s) {
   if (!s.is_object()) return Internal("malformed API Status");
   try {
     int http = s.value("code", 0);
-    return Status(CodeFor(http, s.value("reason", "")), MessageOf(s, http));
+    return Status(CodeFor(http, s.value("reason", "")), MessageOf(s, http)).SetReason(s.value("reason", ""));
   } catch (const nlohmann::json::exception& e) {  // a field of the wrong type
     return Internal(std::string("malformed API Status: ") + e.what());
   }

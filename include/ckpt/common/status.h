@@ -63,6 +63,11 @@ class [[nodiscard]] Status {
   std::optional<std::chrono::milliseconds> retry_after() const { return retry_after_; }
   Status& SetRetryAfter(std::chrono::milliseconds d) { retry_after_ = d; return *this; }
 
+  // A machine-readable reason from the remote service ("FileSystemNotFound", "AlreadyExists").
+  const std::string& reason() const { return reason_; }
+  Status& SetReason(std::string r) & { reason_ = std::move(r); return *this; }
+  Status&& SetReason(std::string r) && { reason_ = std::move(r); return std::move(*this); }
+
   // Returns a copy whose message is "<context>: <message>".
   Status WithContext(std::string_view context) const;
 
@@ -72,6 +77,7 @@ class [[nodiscard]] Status {
  private:
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
+  std::string reason_;
   bool terminal_ = false;
   std::optional<std::chrono::milliseconds> retry_after_;
 };
