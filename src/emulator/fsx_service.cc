@@ -1,0 +1,343 @@
+// The emulator's FSx for Lustre state machine (see fsx_service.h).
+#include "emulator/fsx_service.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "ckpt/common/encoding.h"
+
+namespace ckpt::emulator {
+namespace {
+
+double EpochSeconds(Clock::WallTime t) { return std::chrono::duration<double>(t.time_since_epoch()).count(); }
+
+bool FilterMatches(const Json& desc, const Json& request) {
+  for (const auto& f : request.value("Filters", Json::array())) {
+    std::string name = f.value("Name", "");
+    std::string field = name == "file-system-id" ? "FileSystemId" : name == "backup-type" ? "Type" : "";
+    if (field.empty()) continue;
+    const Json& values = f.value("Values", Json::array());
+    if (std::find(values.begin(), values.end(), desc.value(field, "")) == values.end()) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+FsxService::FsxService(Clock& clock, LifecycleTimes times, std::string region, std::string account)
+    : clock_(clock), times_(times), region_(std::move(region)), account_(std::move(account)) {}
+
+void FsxService::SetStuck(bool stuck) {
+  std::lock_guard<std::mutex> l(mu_);
+  stuck_ = stuck;
+}
+
+size_t FsxService::FileSystemCount() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return file_systems_.size();
+}
+
+std::string FsxService::NewId(const std::string& prefix) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%017llx", static_cast<unsigned long long>(rng_() & 0xfffffffffffffffULL));
+  return prefix + "-" + std::string(buf).substr(0, 17);
+}
+
+void FsxService::StartLocked(Resource& r, const std::string& now, const std::string& next, std::chrono::milliseconds d) {
+  r.desc["Lifecycle"] = now;
+  r.next = next;
+  r.settle_at = clock_.Monotonic() + d;
+  r.settling = true;
+}
+
+// Applies every transition whose time has come (unless a stuck fault holds them).
+void FsxService::AdvanceLocked() {
+  if (stuck_) return;
+  auto now = clock_.Monotonic();
+  for (Table* table : {&file_systems_, &associations_, &backups_, &tasks_}) {
+    for (auto it = table->begin(); it != table->end();) {
+      Resource& r = it->second;
+      if (r.settling && r.settle_at <= now) {
+        r.settling = false;
+        if (r.next.empty()) {
+          it = table->erase(it);
+          continue;
+        }
+        r.desc["Lifecycle"] = r.next;
+      }
+      ++it;
+    }
+  }
+}
+
+StatusOr<Json> FsxService::Handle(const std::string& op, const Json& r) {
+  std::lock_guard<std::mutex> l(mu_);
+  AdvanceLocked();
+  if (op == "CreateFileSystem") return CreateFileSystem(r);
+  if (op == "DescribeFileSystems") return DescribeFileSystems(r);
+  if (op == "UpdateFileSystem") return UpdateFileSystem(r);
+  if (op == "DeleteFileSystem") return DeleteFileSystem(r);
+  if (op == "CreateDataRepositoryAssociation") return CreateAssociation(r);
+  if (op == "DescribeDataRepositoryAssociations") return DescribeAssociations(r);
+  if (op == "UpdateDataRepositoryAssociation") return UpdateAssociation(r);
+  if (op == "DeleteDataRepositoryAssociation") return DeleteAssociation(r);
+  if (op == "CreateBackup") return CreateBackup(r);
+  if (op == "DescribeBackups") return DescribeBackups(r);
+  if (op == "CreateDataRepositoryTask") return CreateTask(r);
+  if (op == "DescribeDataRepositoryTasks") return DescribeTasks(r);
+  if (op == "TagResource") return TagResource(r);
+  if (op == "ListTagsForResource") return ListTags(r);
+  return FsxError("BadRequest", "The FSx emulator does not implement " + op + ".");
+}
+
+// Same token and parameters: the first result again; other parameters: IncompatibleParameterError.
+StatusOr<Json> FsxService::IdempotentLocked(const std::string& op, const Json& request,
+                                            const std::function<StatusOr<Json>()>& create) {
+  std::string token = request.value("ClientRequestToken", "");
+  Json params = request;
+  params.erase("ClientRequestToken");
+  std::string key = op + params.dump();
+  if (!token.empty()) {
+    auto it = tokens_.find(token);
+    if (it != tokens_.end()) {
+      if (it->second.first != key)
+        return FsxError("IncompatibleParameterError", "The ClientRequestToken " + token +
+                                                          " was already used with different parameters.");
+      for (Table* t : {&file_systems_, &associations_, &backups_, &tasks_})
+        if (t->count(it->second.second)) return Json{{"Resource", t->at(it->second.second).desc}};
+    }
+  }
+  ASSIGN_OR_RETURN(Json made, create());
+  if (!token.empty()) tokens_[token] = {key, made.value("Id", "")};
+  return Json{{"Resource", made["Desc"]}};
+}
+
+StatusOr<Json> FsxService::CreateFileSystem(const Json& r) {
+  RETURN_IF_ERROR(CheckCreateLustre(r));
+  ASSIGN_OR_RETURN(Json out, IdempotentLocked("CreateFileSystem", r, [&]() -> StatusOr<Json> {
+    std::string id = NewId("fs");
+    Json lc = r.value("LustreConfiguration", Json::object());
+    lc.erase("EfaEnabled");
+    char mount[9];
+    std::snprintf(mount, sizeof mount, "%08llx", static_cast<unsigned long long>(rng_() & 0xffffffffULL));
+    lc["MountName"] = mount;
+    if (!lc.contains("AutomaticBackupRetentionDays") && !lc.value("DeploymentType", "").starts_with("SCRATCH"))
+      lc["AutomaticBackupRetentionDays"] = 0;
+    lc["EfaEnabled"] = r.value("LustreConfiguration", Json::object()).value("EfaEnabled", false);
+    Resource res;
+    res.desc = {{"OwnerId", account_}, {"CreationTime", EpochSeconds(clock_.Now())}, {"FileSystemId", id},
+                {"FileSystemType", "LUSTRE"}, {"FileSystemTypeVersion", r.value("FileSystemTypeVersion", "2.15")},
+                {"StorageCapacity", r["StorageCapacity"]}, {"StorageType", r.value("StorageType", "SSD")},
+                {"VpcId", "vpc-0emulator"}, {"SubnetIds", r["SubnetIds"]},
+                {"DNSName", id + ".fsx." + region_ + ".amazonaws.com"},
+                {"ResourceARN", "arn:aws:fsx:" + region_ + ":" + account_ + ":file-system/" + id},
+                {"Tags", r.value("Tags", Json::array())}, {"LustreConfiguration", lc}};
+    StartLocked(res, "CREATING", "AVAILABLE", times_.create);
+    Json desc = res.desc;
+    file_systems_[id] = std::move(res);
+    return Json{{"Id", id}, {"Desc", desc}};
+  }));
+  return Json{{"FileSystem", out["Resource"]}};
+}
+
+// NextToken is the base64 of the next index (the model's NextToken pattern is base64).
+Json FsxService::Page(const std::vector<Json>& items, const Json& request, const char* field) {
+  size_t start = 0;
+  if (request.contains("NextToken")) {
+    auto decoded = Base64Decode(request["NextToken"].get<std::string>());
+    start = decoded.ok() ? std::strtoul(decoded->c_str(), nullptr, 10) : items.size();
+  }
+  size_t max = request.value("MaxResults", 50);  // the emulator pages at 50 so clients must paginate
+  Json page = Json::array();
+  for (size_t i = start; i < items.size() && page.size() < max; ++i) page.push_back(items[i]);
+  Json out = {{field, page}};
+  if (start + page.size() < items.size()) out["NextToken"] = Base64Encode(std::to_string(start + page.size()));
+  return out;
+}
+
+StatusOr<Json> FsxService::DescribeFileSystems(const Json& r) {
+  std::vector<Json> items;
+  if (r.contains("FileSystemIds")) {
+    for (const auto& id : r["FileSystemIds"]) {
+      auto it = file_systems_.find(id);
+      if (it == file_systems_.end()) return FsxError("FileSystemNotFound", "File system '" + id.get<std::string>() + "' does not exist.");
+      items.push_back(it->second.desc);
+    }
+  } else {
+    for (const auto& [id, res] : file_systems_) items.push_back(res.desc);
+  }
+  return Page(items, r, "FileSystems");
+}
+
+StatusOr<Json> FsxService::UpdateFileSystem(const Json& r) {
+  auto it = file_systems_.find(r.value("FileSystemId", ""));
+  if (it == file_systems_.end()) return FsxError("FileSystemNotFound", "File system '" + r.value("FileSystemId", "") + "' does not exist.");
+  Json& d = it->second.desc;
+  RETURN_IF_ERROR(CheckUpdateLustre(d, r));
+  const Json changes = r.value("LustreConfiguration", Json::object());
+  for (const auto& [k, v] : changes.items()) d["LustreConfiguration"][k] = v;
+  if (r.contains("StorageCapacity")) {
+    d["StorageCapacity"] = r["StorageCapacity"];
+    StartLocked(it->second, "UPDATING", "AVAILABLE", times_.update);  // capacity grows online, slowly
+  }
+  return Json{{"FileSystem", d}};
+}
+
+StatusOr<Json> FsxService::DeleteFileSystem(const Json& r) {
+  std::string id = r.value("FileSystemId", "");
+  auto it = file_systems_.find(id);
+  if (it == file_systems_.end()) return FsxError("FileSystemNotFound", "File system '" + id + "' does not exist.");
+  for (const auto& [aid, a] : associations_)
+    if (a.desc.value("FileSystemId", "") == id && a.desc.value("Lifecycle", "") != "DELETING")
+      return FsxError("BadRequest", "File system " + id + " has data repository associations; delete them first.");
+  Json out = {{"FileSystemId", id}, {"Lifecycle", "DELETING"}};
+  const Json lc = r.value("LustreConfiguration", Json::object());
+  if (!lc.value("SkipFinalBackup", true)) {
+    std::string bid = NewId("backup");
+    Resource b;
+    b.desc = {{"BackupId", bid}, {"Type", "USER_INITIATED"}, {"FileSystemId", id}, {"CreationTime", EpochSeconds(clock_.Now())},
+              {"Tags", lc.value("FinalBackupTags", Json::array())}, {"FileSystem", it->second.desc}};
+    StartLocked(b, "CREATING", "AVAILABLE", times_.backup);
+    backups_[bid] = std::move(b);
+    out["LustreResponse"] = {{"FinalBackupId", bid}, {"FinalBackupTags", lc.value("FinalBackupTags", Json::array())}};
+  }
+  StartLocked(it->second, "DELETING", "", times_.remove);
+  return out;
+}
+
+StatusOr<Json> FsxService::CreateAssociation(const Json& r) {
+  auto fs = file_systems_.find(r.value("FileSystemId", ""));
+  if (fs == file_systems_.end()) return FsxError("FileSystemNotFound", "File system '" + r.value("FileSystemId", "") + "' does not exist.");
+  std::vector<Json> existing;
+  for (const auto& [id, a] : associations_)
+    if (a.desc.value("FileSystemId", "") == fs->first) existing.push_back(a.desc);
+  Json params = r;
+  params.erase("ClientRequestToken");
+  // A retried create with the same token must not trip the overlap check on its own first result.
+  bool replay = r.contains("ClientRequestToken") && tokens_.count(r["ClientRequestToken"]);
+  if (!replay) RETURN_IF_ERROR(CheckCreateAssociation(fs->second.desc, existing, r));
+  ASSIGN_OR_RETURN(Json out, IdempotentLocked("CreateDataRepositoryAssociation", r, [&]() -> StatusOr<Json> {
+    std::string id = NewId("dra");
+    Resource a;
+    a.desc = params;
+    a.desc["AssociationId"] = id;
+    a.desc["ResourceARN"] = "arn:aws:fsx:" + region_ + ":" + account_ + ":association/" + fs->first + "/" + id;
+    a.desc["CreationTime"] = EpochSeconds(clock_.Now());
+    if (!a.desc.contains("FileSystemPath")) a.desc["FileSystemPath"] = "/";
+    StartLocked(a, "CREATING", "AVAILABLE", times_.association);
+    Json desc = a.desc;
+    associations_[id] = std::move(a);
+    return Json{{"Id", id}, {"Desc", desc}};
+  }));
+  return Json{{"Association", out["Resource"]}};
+}
+
+StatusOr<Json> FsxService::DescribeAssociations(const Json& r) {
+  std::vector<Json> items;
+  for (const auto& [id, a] : associations_) {
+    bool wanted = !r.contains("AssociationIds") ||
+                  std::find(r["AssociationIds"].begin(), r["AssociationIds"].end(), id) != r["AssociationIds"].end();
+    if (wanted && FilterMatches(a.desc, r)) items.push_back(a.desc);
+  }
+  return Page(items, r, "Associations");
+}
+
+StatusOr<Json> FsxService::UpdateAssociation(const Json& r) {
+  auto it = associations_.find(r.value("AssociationId", ""));
+  if (it == associations_.end())
+    return FsxError("DataRepositoryAssociationNotFound", "Association '" + r.value("AssociationId", "") + "' does not exist.");
+  if (r.contains("S3")) it->second.desc["S3"] = r["S3"];
+  if (r.contains("ImportedFileChunkSize")) it->second.desc["ImportedFileChunkSize"] = r["ImportedFileChunkSize"];
+  StartLocked(it->second, "UPDATING", "AVAILABLE", times_.association);
+  return Json{{"Association", it->second.desc}};
+}
+
+StatusOr<Json> FsxService::DeleteAssociation(const Json& r) {
+  auto it = associations_.find(r.value("AssociationId", ""));
+  if (it == associations_.end())
+    return FsxError("DataRepositoryAssociationNotFound", "Association '" + r.value("AssociationId", "") + "' does not exist.");
+  StartLocked(it->second, "DELETING", "", times_.association);
+  return Json{{"AssociationId", it->first}, {"Lifecycle", "DELETING"},
+              {"DeleteDataInFileSystem", r.value("DeleteDataInFileSystem", false)}};
+}
+
+StatusOr<Json> FsxService::CreateBackup(const Json& r) {
+  auto fs = file_systems_.find(r.value("FileSystemId", ""));
+  if (fs == file_systems_.end()) return FsxError("FileSystemNotFound", "File system '" + r.value("FileSystemId", "") + "' does not exist.");
+  if (fs->second.desc["LustreConfiguration"].value("DeploymentType", "").starts_with("SCRATCH"))
+    return FsxError("BadRequest", "Backups are not supported on scratch file systems.");
+  ASSIGN_OR_RETURN(Json out, IdempotentLocked("CreateBackup", r, [&]() -> StatusOr<Json> {
+    std::string id = NewId("backup");
+    Resource b;
+    b.desc = {{"BackupId", id}, {"Type", "USER_INITIATED"}, {"FileSystemId", fs->first},
+              {"CreationTime", EpochSeconds(clock_.Now())}, {"Tags", r.value("Tags", Json::array())},
+              {"ResourceARN", "arn:aws:fsx:" + region_ + ":" + account_ + ":backup/" + id}};
+    StartLocked(b, "CREATING", "AVAILABLE", times_.backup);
+    Json desc = b.desc;
+    backups_[id] = std::move(b);
+    return Json{{"Id", id}, {"Desc", desc}};
+  }));
+  return Json{{"Backup", out["Resource"]}};
+}
+
+StatusOr<Json> FsxService::DescribeBackups(const Json& r) {
+  std::vector<Json> items;
+  for (const auto& [id, b] : backups_) {
+    bool wanted = !r.contains("BackupIds") || std::find(r["BackupIds"].begin(), r["BackupIds"].end(), id) != r["BackupIds"].end();
+    if (wanted && FilterMatches(b.desc, r)) items.push_back(b.desc);
+  }
+  return Page(items, r, "Backups");
+}
+
+StatusOr<Json> FsxService::CreateTask(const Json& r) {
+  auto fs = file_systems_.find(r.value("FileSystemId", ""));
+  if (fs == file_systems_.end()) return FsxError("FileSystemNotFound", "File system '" + r.value("FileSystemId", "") + "' does not exist.");
+  ASSIGN_OR_RETURN(Json out, IdempotentLocked("CreateDataRepositoryTask", r, [&]() -> StatusOr<Json> {
+    std::string id = NewId("task");
+    Resource t;
+    t.desc = r;
+    t.desc.erase("ClientRequestToken");
+    t.desc["TaskId"] = id;
+    t.desc["CreationTime"] = EpochSeconds(clock_.Now());
+    StartLocked(t, "EXECUTING", "SUCCEEDED", times_.task);
+    Json desc = t.desc;
+    tasks_[id] = std::move(t);
+    return Json{{"Id", id}, {"Desc", desc}};
+  }));
+  return Json{{"DataRepositoryTask", out["Resource"]}};
+}
+
+StatusOr<Json> FsxService::DescribeTasks(const Json& r) {
+  std::vector<Json> items;
+  for (const auto& [id, t] : tasks_)
+    if (FilterMatches(t.desc, r)) items.push_back(t.desc);
+  return Page(items, r, "DataRepositoryTasks");
+}
+
+Json* FsxService::FindByArnLocked(const std::string& arn) {
+  for (Table* t : {&file_systems_, &associations_, &backups_})
+    for (auto& [id, res] : *t)
+      if (res.desc.value("ResourceARN", "") == arn) return &res.desc;
+  return nullptr;
+}
+
+StatusOr<Json> FsxService::TagResource(const Json& r) {
+  Json* d = FindByArnLocked(r.value("ResourceARN", ""));
+  if (!d) return FsxError("ResourceNotFound", "Resource '" + r.value("ResourceARN", "") + "' does not exist.");
+  Json& tags = (*d)["Tags"];
+  for (const auto& t : r["Tags"]) {
+    auto same = std::find_if(tags.begin(), tags.end(), [&](const Json& x) { return x["Key"] == t["Key"]; });
+    if (same != tags.end()) *same = t;
+    else tags.push_back(t);
+  }
+  return Json::object();
+}
+
+StatusOr<Json> FsxService::ListTags(const Json& r) {
+  Json* d = FindByArnLocked(r.value("ResourceARN", ""));
+  if (!d) return FsxError("ResourceNotFound", "Resource '" + r.value("ResourceARN", "") + "' does not exist.");
+  std::vector<Json> tags((*d)["Tags"].begin(), (*d)["Tags"].end());
+  return Page(tags, r, "Tags");
+}
+
+}  // namespace ckpt::emulator

@@ -1,0 +1,75 @@
+// FsxService: the emulator's in-memory FSx for Lustre. Holds file systems, data repository
+// associations, backups, tasks and tags; runs each lifecycle on the injected clock (CREATING ->
+// AVAILABLE, UPDATING -> AVAILABLE, DELETING -> gone); honours ClientRequestToken idempotency
+// (same token and parameters: the same resource; other parameters: IncompatibleParameterError).
+// Requests reaching it are already authenticated and model-valid. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <random>
+#include <string>
+
+#include "ckpt/common/clock.h"
+#include "emulator/lustre_rules.h"
+
+namespace ckpt::emulator {
+
+struct LifecycleTimes {
+  std::chrono::milliseconds create{2000}, update{1000}, remove{1000}, association{1000}, backup{1000}, task{1000};
+};
+
+class FsxService {
+ public:
+  FsxService(Clock& clock, LifecycleTimes times, std::string region, std::string account);
+
+  // Runs `op`; the result is the response body or an FSx error (reason() = error code).
+  StatusOr<Json> Handle(const std::string& op, const Json& request);
+  // While set, resources stay in their transitional lifecycle (a "stuck" fault).
+  void SetStuck(bool stuck);
+  size_t FileSystemCount() const;
+
+ private:
+  struct Resource {
+    Json desc;
+    std::string next;  // lifecycle after settle_at; "" = removed
+    Clock::MonoTime settle_at{};
+    bool settling = false;
+  };
+  using Table = std::map<std::string, Resource>;
+
+  void AdvanceLocked();
+  std::string NewId(const std::string& prefix);
+  void StartLocked(Resource& r, const std::string& now, const std::string& next, std::chrono::milliseconds d);
+  StatusOr<Json> IdempotentLocked(const std::string& op, const Json& request, const std::function<StatusOr<Json>()>& create);
+  static Json Page(const std::vector<Json>& items, const Json& request, const char* field);
+
+  StatusOr<Json> CreateFileSystem(const Json& r);
+  StatusOr<Json> DescribeFileSystems(const Json& r);
+  StatusOr<Json> UpdateFileSystem(const Json& r);
+  StatusOr<Json> DeleteFileSystem(const Json& r);
+  StatusOr<Json> CreateAssociation(const Json& r);
+  StatusOr<Json> DescribeAssociations(const Json& r);
+  StatusOr<Json> UpdateAssociation(const Json& r);
+  StatusOr<Json> DeleteAssociation(const Json& r);
+  StatusOr<Json> CreateBackup(const Json& r);
+  StatusOr<Json> DescribeBackups(const Json& r);
+  StatusOr<Json> CreateTask(const Json& r);
+  StatusOr<Json> DescribeTasks(const Json& r);
+  StatusOr<Json> TagResource(const Json& r);
+  StatusOr<Json> ListTags(const Json& r);
+  Json* FindByArnLocked(const std::string& arn);
+
+  Clock& clock_;
+  const LifecycleTimes times_;
+  const std::string region_, account_;
+  mutable std::mutex mu_;
+  // State below is protected by mu_.
+  Table file_systems_, associations_, backups_, tasks_;
+  std::map<std::string, std::pair<std::string, std::string>> tokens_;  // token -> (op+params, id)
+  std::mt19937_64 rng_{42};
+  bool stuck_ = false;
+};
+
+}  // namespace ckpt::emulator
