@@ -21,6 +21,9 @@ t0=$SECONDS
 bash tests/envtest/build-binaries.sh >/dev/null
 echo "control plane binaries ready in $((SECONDS - t0))s" >&2
 
+step "moto server for the FSx client cross-check (cached under .cache)"
+export CKPT_MOTO_SERVER="$(bash hack/install-moto.sh)"
+
 step "Configuring and building ($build)"
 cmake -S . -B "$build" -G Ninja -DCKPT_WERROR=ON -DCKPT_SANITIZE="${CKPT_SANITIZE:-}" >/dev/null
 cmake --build "$build" -j "$jobs"

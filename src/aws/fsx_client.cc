@@ -60,16 +60,17 @@ class FsxClientImpl final : public FsxClient {
     return out[field];
   }
 
-  // Follows NextToken until the last page; at most 10,000 pages as a guard against a loop.
+  // Follows NextToken until the last page (absent, null or empty); at most 10,000 pages as a
+  // guard against a service that loops.
   StatusOr<std::vector<Json>> Paginate(const std::string& op, Json request, const char* field) {
     std::vector<Json> all;
     for (int page = 0; page < 10000; ++page) {
       ASSIGN_OR_RETURN(Json out, rpc_.Call(op, request));
       if (out.contains(field) && out[field].is_array())
         for (auto& item : out[field]) all.push_back(std::move(item));
-      std::string next = out.value("NextToken", "");
-      if (next.empty()) return all;
-      request["NextToken"] = next;
+      auto next = out.find("NextToken");
+      if (next == out.end() || !next->is_string() || next->get_ref<const std::string&>().empty()) return all;
+      request["NextToken"] = *next;
     }
     return Internal("fsx " + op + ": pagination did not end");
   }

@@ -7,8 +7,14 @@ namespace ckpt::aws {
 namespace {
 
 // "com.amazonaws.fsx#FileSystemNotFound" or "FileSystemNotFound:http://..." -> "FileSystemNotFound".
+std::string StringAt(const Json& body, const char* key) {
+  if (!body.is_object()) return "";
+  auto it = body.find(key);
+  return it != body.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
 std::string ErrorCode(const Json& body, const http::HttpResponse& resp) {
-  std::string t = body.is_object() ? body.value("__type", "") : "";
+  std::string t = StringAt(body, "__type");
   if (t.empty()) t = std::string(resp.Header("x-amzn-errortype"));
   if (auto hash = t.rfind('#'); hash != std::string::npos) t = t.substr(hash + 1);
   if (auto colon = t.find(':'); colon != std::string::npos) t = t.substr(0, colon);
@@ -18,8 +24,8 @@ std::string ErrorCode(const Json& body, const http::HttpResponse& resp) {
 Status ErrorFromResponse(const http::HttpResponse& resp) {
   Json body = Json::parse(resp.body, nullptr, false);
   std::string code = ErrorCode(body, resp);
-  std::string message;
-  if (body.is_object()) message = body.contains("Message") ? body.value("Message", "") : body.value("message", "");
+  std::string message = StringAt(body, "Message");
+  if (message.empty()) message = StringAt(body, "message");
   if (message.empty()) message = "HTTP " + std::to_string(resp.status);
   return Status(CodeForAwsError(code, resp.status), message).SetReason(code.empty() ? "HTTP" + std::to_string(resp.status) : code);
 }
