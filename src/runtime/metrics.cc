@@ -58,7 +58,10 @@ Metrics::Metrics()
       rest_requests_(BuildCounter().Name("rest_client_requests_total")
                          .Help("Number of HTTP requests, partitioned by status code and method").Register(*registry_)),
       rest_latency_(BuildHistogram().Name("rest_client_request_duration_seconds")
-                        .Help("Request latency in seconds, by verb").Register(*registry_)) {}
+                        .Help("Request latency in seconds, by verb").Register(*registry_)),
+      fsx_requests_(BuildCounter().Name("fsx_api_requests_total")
+                        .Help("FSx API attempts by operation and outcome (OK or the FSx error code)")
+                        .Register(*registry_)) {}
 
 std::string Metrics::Serialize() const {
   return prometheus::TextSerializer().Serialize(registry_->Collect());
@@ -78,6 +81,10 @@ void Metrics::ActiveWorkers(const std::string& controller, double delta) {
 void Metrics::RestRequest(std::string_view method, int code, double seconds) {
   rest_requests_.Add({{"method", std::string(method)}, {"code", code ? std::to_string(code) : "<error>"}}).Increment();
   rest_latency_.Add({{"verb", std::string(method)}}, LatencyBuckets()).Observe(seconds);
+}
+
+void Metrics::FsxRequest(std::string_view op, std::string_view code) {
+  fsx_requests_.Add({{"op", std::string(op)}, {"code", std::string(code)}}).Increment();
 }
 
 QueueObserver* Metrics::QueueObserverFor(const std::string& name) {

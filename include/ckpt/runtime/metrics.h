@@ -2,7 +2,8 @@
 // (controller_runtime_reconcile_total{controller,result}, ..._reconcile_errors_total,
 // ..._terminal_reconcile_errors_total, ..._reconcile_time_seconds, ..._active_workers,
 // workqueue_depth/adds_total/retries_total/queue_duration_seconds{name}) plus REST client
-// request counters (rest_client_requests_total{code,method}). Thread-safe.
+// request counters (rest_client_requests_total{code,method}) and FSx API attempts
+// (fsx_api_requests_total{op,code}). Thread-safe.
 #pragma once
 
 #include <prometheus/counter.h>
@@ -32,6 +33,8 @@ class Metrics {
   void ReconcileDone(const std::string& controller, std::string_view result, double seconds);
   void ActiveWorkers(const std::string& controller, double delta);
   void RestRequest(std::string_view method, int code, double seconds);
+  // One FSx API attempt: `code` is "OK" or the FSx error code (feeds fsx_api_requests_total).
+  void FsxRequest(std::string_view op, std::string_view code);
   // A QueueObserver feeding workqueue_* for the queue `name`; owned by this Metrics.
   QueueObserver* QueueObserverFor(const std::string& name);
 
@@ -48,6 +51,7 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>& queue_duration_;
   prometheus::Family<prometheus::Counter>& rest_requests_;
   prometheus::Family<prometheus::Histogram>& rest_latency_;
+  prometheus::Family<prometheus::Counter>& fsx_requests_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<QueueObserver>> observers_;  // guarded by mu_
 };

@@ -4,6 +4,7 @@
 // standard retry mode giving up at its limit under throttling.
 #include <gtest/gtest.h>
 
+#include <mutex>
 #include <thread>
 
 #include "ckpt/aws/fsx_client.h"
@@ -224,6 +225,27 @@ TEST_F(FsxClientTest, DeleteWithFinalBackupAndTags) {
   auto backups = client_->DescribeBackups({{"BackupIds", {backup}}});
   ASSERT_EQ(backups->size(), 1u);
   EXPECT_EQ((*backups)[0]["FileSystemId"], id);
+}
+
+TEST_F(FsxClientTest, EveryAttemptIsReportedWithItsOutcome) {
+  std::vector<std::string> seen;
+  std::mutex mu;
+  JsonRpcOptions o;
+  o.endpoint = emulator_->url();
+  o.region = "us-east-1";
+  o.credentials = &good_;
+  o.retry = {.max_attempts = 3, .max_backoff = 10ms, .seed = 1};
+  o.on_attempt = [&](std::string_view op, std::string_view code) {
+    std::lock_guard<std::mutex> l(mu);
+    seen.push_back(std::string(op) + ":" + std::string(code));
+  };
+  auto client = NewFsxClient(o);
+  ASSERT_TRUE(client->DescribeFileSystems({}).ok());
+  emulator_->SetFaults({.throttle_rate = 1.0});
+  (void)client->DescribeFileSystems({});
+  EXPECT_EQ(seen, (std::vector<std::string>{"DescribeFileSystems:OK", "DescribeFileSystems:ThrottlingException",
+                                            "DescribeFileSystems:ThrottlingException",
+                                            "DescribeFileSystems:ThrottlingException"}));
 }
 
 TEST_F(FsxClientTest, StuckLifecycleFaultHoldsResources) {
