@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <condition_variable>
 #include <cstdlib>
+#include <mutex>
 #include <thread>
 
 #include "ckpt/http/server.h"
@@ -87,6 +89,10 @@ int Manager::Run(std::stop_token stop) {
     elector.Run(stop, start_controllers, on_lost, drain_controllers);
   } else {
     start_controllers();
+    std::mutex mu;
+    std::condition_variable_any cv;
+    std::unique_lock<std::mutex> l(mu);
+    cv.wait(l, stop, [] { return false; });  // run until stop is requested
   }
   drain_controllers();
   for (auto* i : informers_) i->Stop();

@@ -99,7 +99,7 @@ start_controller_manager() {
   "$BIN/kube-controller-manager" --kubeconfig "$dir/kubeconfig" \
     --controllers garbage-collector-controller,namespace-controller,persistentvolume-binder-controller,persistentvolume-protection-controller,persistentvolumeclaim-protection-controller,serviceaccount-controller,serviceaccount-token-controller \
     --service-account-private-key-file "$dir/pki/sa.key" --root-ca-file "$dir/pki/ca.crt" \
-    --leader-elect=false --bind-address 127.0.0.1 --secure-port 0 \
+    --leader-elect=false --bind-address 127.0.0.1 --secure-port 0 --pvclaimbinder-sync-period 2s \
     >"$dir/controller-manager.log" 2>&1 &
   echo $! > "$dir/controller-manager.pid"
 }

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <deque>
+#include <thread>
 #include <functional>
 
 namespace ckpt::runtime {
@@ -87,6 +89,34 @@ TEST_F(ControllerTest, ExceptionsAreContainedAsErrors) {
   controller_.queue().Add("ns/a");
   ASSERT_TRUE(Step());
   EXPECT_EQ(controller_.queue().NumRequeues("ns/a"), 1u);
+}
+
+}  // namespace
+}  // namespace ckpt::runtime
+
+#include "ckpt/runtime/manager.h"
+#include "fakes/fake_kube_client.h"
+
+namespace ckpt::runtime {
+namespace {
+
+// Regression: without leader election the manager must keep its controllers running until stop.
+TEST(ManagerTest, ControllersRunUntilStopWithoutLeaderElection) {
+  testing::FakeKubeClient api;
+  Metrics metrics;
+  ScriptedReconciler reconciler;
+  std::atomic<int> runs{0};
+  for (int i = 0; i < 3; ++i) reconciler.script.push_back([&] { ++runs; return StatusOr<Action>(Action::AwaitChange()); });
+  Controller controller({"c", 1}, reconciler, SystemClock(), &metrics);
+  Manager manager({"0", std::nullopt}, api, SystemClock(), metrics);
+  manager.AddController(&controller);
+  std::stop_source stop;
+  std::jthread run([&] { EXPECT_EQ(manager.Run(stop.get_token()), 0); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (const char* k : {"a", "b", "c"}) controller.queue().Add(k);
+  for (int i = 0; i < 200 && runs < 3; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(runs.load(), 3) << "keys added after start are still reconciled";
+  stop.request_stop();
 }
 
 }  // namespace

@@ -1,0 +1,69 @@
+// CheckpointStoreReconciler: drives one CheckpointStore toward its spec. Observe (the store from
+// the cache, FSx through the shared snapshot, associations, the PVC) -> plan (controllers/
+// store_plan.h, pure) -> apply (FSx calls, server-side apply of PV/PVC, one status patch).
+//   - Finalizer first, so no file system is ever created that deletion would not find.
+//   - Create is crash-safe: a file system tagged with the store's UID is adopted before any
+//     create, and CreateFileSystem carries a ClientRequestToken derived from the UID.
+//   - FSx refusals become conditions and Warning Events with FSx's own message, retried slowly;
+//     throttling goes back to the queue's backoff.
+//   - Deletion follows spec.deletionPolicy (Retain | Delete | Snapshot) and waits while a
+//     TrainRun that has not finished uses the store.
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+#include "ckpt/aws/fsx_client.h"
+#include "ckpt/kube/store.h"
+#include "ckpt/runtime/events.h"
+#include "ckpt/runtime/reconciler.h"
+
+namespace ckpt::controllers {
+
+class FsxSnapshot;
+
+struct CheckpointStoreOptions {
+  std::chrono::milliseconds poll_interval{10'000};   // while a lifecycle is in flight
+  std::chrono::milliseconds resync_interval{600'000};  // steady state
+  std::chrono::milliseconds refusal_retry{300'000};   // after FSx refused a change
+};
+
+inline constexpr char kStoreFinalizer[] = "trainops.io/checkpointstore";
+inline constexpr char kTrainRunsByStore[] = "by-store";
+
+// Index function: TrainRun -> "<namespace>/<spec.checkpointStore>".
+std::vector<std::string> TrainRunStoreKey(const kube::Json& trainrun);
+
+class CheckpointStoreReconciler final : public runtime::Reconciler {
+ public:
+  CheckpointStoreReconciler(kube::KubeClient& client, kube::Store stores, kube::Store trainruns, aws::FsxClient& fsx,
+                            FsxSnapshot& snapshot, runtime::EventRecorder& events, Clock& clock,
+                            CheckpointStoreOptions options = {});
+
+  StatusOr<runtime::Action> Reconcile(const std::string& key) override;
+
+ private:
+  struct Ctx;
+  StatusOr<runtime::Action> Converge(Ctx& c);
+  StatusOr<runtime::Action> Finalize(Ctx& c);
+  Status EnsureFinalizer(const kube::Json& store);
+  Status RemoveFinalizer(const kube::Json& store);
+  StatusOr<std::optional<kube::Json>> ResolveFileSystem(Ctx& c);
+  Status ConvergeSettings(Ctx& c, const kube::Json& fs);
+  Status ConvergeAssociations(Ctx& c, const std::string& fs_id);
+  Status ConvergeVolume(Ctx& c, const kube::Json& fs);
+  StatusOr<bool> DeleteFileSystem(Ctx& c);
+  bool InUse(const kube::Json& store) const;
+  Status WriteStatus(Ctx& c);
+  void Refused(Ctx& c, const std::string& condition, const Status& s);
+
+  kube::KubeClient& client_;
+  kube::Store stores_, trainruns_;
+  aws::FsxClient& fsx_;
+  FsxSnapshot& snapshot_;
+  runtime::EventRecorder& events_;
+  Clock& clock_;
+  const CheckpointStoreOptions options_;
+};
+
+}  // namespace ckpt::controllers

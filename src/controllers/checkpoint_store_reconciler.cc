@@ -1,0 +1,320 @@
+// CheckpointStore reconcile loop (see include/ckpt/controllers/checkpoint_store.h).
+//
+// Converge: finalizer -> resolve the file system (adopt by id, find by UID tag, or create and
+// record its id at once) -> when AVAILABLE: settings, associations, PV/PVC -> conditions and one
+// status write -> requeue soon while anything is in flight, slowly otherwise.
+// Finalize: wait while a running TrainRun uses the store -> by policy, delete associations and
+// the file system (with a final backup for Snapshot) -> delete the PV -> drop the finalizer.
+#include "ckpt/controllers/checkpoint_store.h"
+
+#include <spdlog/spdlog.h>
+
+#include "ckpt/common/encoding.h"
+#include "controllers/fsx_snapshot.h"
+#include "controllers/store_plan.h"
+
+namespace ckpt::controllers {
+
+using kube::Json;
+using runtime::Action;
+namespace res = kube::resources;
+
+namespace {
+
+// Errors worth the queue's backoff; anything else FSx says is a refusal to report and retry slowly.
+bool Transient(const Status& s) { return s.IsTooManyRequests() || s.IsUnavailable() || s.IsTimeout(); }
+
+std::string Token(const std::string& kind, const std::string& uid, const std::string& extra = "") {
+  // ClientRequestToken: at most 63 of [A-Za-z0-9_.-]; stable for one store (and path).
+  return kind + "-" + HexEncode(Sha256(uid + "/" + extra)).substr(0, 40);
+}
+
+bool HasFinalizer(const Json& store) {
+  for (const auto& f : store["metadata"].value("finalizers", Json::array()))
+    if (f == kStoreFinalizer) return true;
+  return false;
+}
+
+}  // namespace
+
+struct CheckpointStoreReconciler::Ctx {
+  Json store;
+  Json status;
+  const Json original_status;
+  std::string ns, name, uid, now;
+  int64_t generation = 0;
+  bool in_flight = false;  // a lifecycle is moving: poll soon
+  bool refused = false;    // FSx refused a request: retry slowly
+
+  explicit Ctx(Json s, std::string t)
+      : store(std::move(s)), status(store.value("status", Json::object())), original_status(status), now(std::move(t)) {
+    const Json& md = store["metadata"];
+    ns = md.value("namespace", "");
+    name = md.value("name", "");
+    uid = md.value("uid", "");
+    generation = md.value("generation", 0);
+  }
+  void Condition(const std::string& type, bool ok, const std::string& reason, const std::string& message) {
+    SetCondition(status["conditions"], type, ok, reason, message, generation, now);
+  }
+  bool IsTrue(const std::string& type) const {
+    for (const auto& c : status.value("conditions", Json::array()))
+      if (c.value("type", "") == type) return c.value("status", "") == "True";
+    return false;
+  }
+};
+
+std::vector<std::string> TrainRunStoreKey(const Json& tr) {
+  std::string store = tr.value("/spec/checkpointStore"_json_pointer, std::string());
+  if (store.empty()) return {};
+  return {kube::KeyOf(tr["metadata"].value("namespace", ""), store)};
+}
+
+CheckpointStoreReconciler::CheckpointStoreReconciler(kube::KubeClient& client, kube::Store stores, kube::Store trainruns,
+                                                     aws::FsxClient& fsx, FsxSnapshot& snapshot,
+                                                     runtime::EventRecorder& events, Clock& clock,
+                                                     CheckpointStoreOptions options)
+    : client_(client), stores_(std::move(stores)), trainruns_(std::move(trainruns)), fsx_(fsx), snapshot_(snapshot),
+      events_(events), clock_(clock), options_(options) {}
+
+StatusOr<Action> CheckpointStoreReconciler::Reconcile(const std::string& key) {
+  kube::ObjectPtr obj = stores_.Get(key);
+  if (!obj) return Action::AwaitChange();  // deleted: the finalizer already ran
+  Ctx c(*obj, FormatRfc3339(clock_.Now()));
+  if (c.store["metadata"].contains("deletionTimestamp")) return Finalize(c);
+  return Converge(c);
+}
+
+void CheckpointStoreReconciler::Refused(Ctx& c, const std::string& condition, const Status& s) {
+  c.refused = true;
+  std::string reason = s.reason().empty() ? std::string(StatusCodeName(s.code())) : s.reason();
+  c.Condition(condition, false, reason, s.message());
+  events_.Event(c.store, "Warning", reason, "Reconcile", s.message());
+}
+
+StatusOr<Action> CheckpointStoreReconciler::Converge(Ctx& c) {
+  RETURN_IF_ERROR(EnsureFinalizer(c.store));
+  ASSIGN_OR_RETURN(std::optional<Json> fs, ResolveFileSystem(c));
+  if (fs) {
+    const Json& lc = fs->value("LustreConfiguration", Json::object());
+    c.status["fileSystemId"] = fs->value("FileSystemId", "");
+    c.status["dnsName"] = fs->value("DNSName", "");
+    c.status["mountName"] = lc.value("MountName", "");
+    c.status["lifecycle"] = fs->value("Lifecycle", "");
+    bool available = fs->value("Lifecycle", "") == "AVAILABLE";
+    std::string failure = fs->value("/FailureDetails/Message"_json_pointer, std::string());
+    c.Condition("FileSystemReady", available, available ? "Available" : fs->value("Lifecycle", "Unknown"),
+                available ? "file system " + fs->value("FileSystemId", "") + " is available"
+                          : failure.empty() ? "waiting for FSx: lifecycle " + fs->value("Lifecycle", "") : failure);
+    c.in_flight |= !available && fs->value("Lifecycle", "") != "FAILED";
+    if (available) {
+      RETURN_IF_ERROR(ConvergeSettings(c, *fs));
+      RETURN_IF_ERROR(ConvergeAssociations(c, fs->value("FileSystemId", "")));
+      RETURN_IF_ERROR(ConvergeVolume(c, *fs));
+    }
+  }
+  bool ready = c.IsTrue("FileSystemReady") && c.IsTrue("DataRepositoryReady") && c.IsTrue("VolumeReady");
+  c.Condition("Ready", ready, ready ? "Ready" : "NotReady",
+              ready ? "file system, data repository associations and volume are ready" : "see the other conditions");
+  c.status["phase"] = ready ? "Ready" : c.refused ? "Error" : fs ? "Provisioning" : "Pending";
+  RETURN_IF_ERROR(WriteStatus(c));
+  if (c.in_flight) return Action::RequeueAfter(options_.poll_interval);
+  return Action::RequeueAfter(c.refused ? options_.refusal_retry : options_.resync_interval);
+}
+
+StatusOr<std::optional<Json>> CheckpointStoreReconciler::ResolveFileSystem(Ctx& c) {
+  const Json& spec_fs = c.store["spec"]["fileSystem"];
+  std::string id = spec_fs.value("id", c.status.value("fileSystemId", ""));
+  if (!id.empty()) {
+    ASSIGN_OR_RETURN(std::optional<Json> fs, snapshot_.Get(id, options_.poll_interval / 2));
+    if (!fs) Refused(c, "FileSystemReady", Status(StatusCode::kNotFound, "file system " + id + " does not exist in FSx")
+                                                .SetReason("FileSystemNotFound"));
+    return fs;
+  }
+  // Never create twice: a file system tagged with our UID (a create whose result we lost) wins.
+  ASSIGN_OR_RETURN(std::vector<Json> all, snapshot_.All(std::chrono::nanoseconds::zero()));
+  if (auto tagged = FindTagged(all, c.uid)) return tagged;
+  Json request = CreateFileSystemRequest(c.store);
+  request["ClientRequestToken"] = Token("fs", c.uid);
+  auto created = fsx_.CreateFileSystem(request);
+  if (!created.ok()) {
+    if (Transient(created.status())) return created.status();
+    Refused(c, "FileSystemReady", created.status());
+    return std::optional<Json>();
+  }
+  snapshot_.Invalidate();
+  std::string fs_id = (*created)["FileSystemId"];
+  spdlog::info("checkpointstore={}/{} created file system {}", c.ns, c.name, fs_id);
+  events_.Event(c.store, "Normal", "CreatedFileSystem", "Create", "created FSx for Lustre file system " + fs_id);
+  c.status["fileSystemId"] = fs_id;
+  RETURN_IF_ERROR(WriteStatus(c));  // record the id at once
+  return std::optional<Json>(*created);
+}
+
+Status CheckpointStoreReconciler::ConvergeSettings(Ctx& c, const Json& fs) {
+  auto update = FileSystemUpdate(c.store["spec"]["fileSystem"], fs);
+  if (!update) return Status::Ok();
+  auto r = fsx_.UpdateFileSystem(*update);
+  if (!r.ok()) {
+    if (Transient(r.status())) return r.status();
+    Refused(c, "FileSystemReady", r.status());
+    return Status::Ok();
+  }
+  snapshot_.Invalidate();
+  c.in_flight = true;
+  events_.Event(c.store, "Normal", "UpdatedFileSystem", "Update", "UpdateFileSystem " + update->dump());
+  return Status::Ok();
+}
+
+Status CheckpointStoreReconciler::ConvergeAssociations(Ctx& c, const std::string& fs_id) {
+  Json filter = Json::array({{{"Name", "file-system-id"}, {"Values", {fs_id}}}});
+  ASSIGN_OR_RETURN(std::vector<Json> current, fsx_.DescribeDataRepositoryAssociations(filter));
+  AssociationPlan plan = PlanAssociations(c.store["spec"], fs_id, current);
+  auto apply = [&](const char* verb, StatusOr<Json> r) -> Status {
+    if (r.ok()) {
+      events_.Event(c.store, "Normal", std::string(verb) + "DataRepositoryAssociation", verb, r->dump().substr(0, 512));
+      return Status::Ok();
+    }
+    if (Transient(r.status())) return r.status();
+    Refused(c, "DataRepositoryReady", r.status());
+    return Status::Ok();
+  };
+  for (auto& req : plan.create) {
+    req["ClientRequestToken"] = Token("dra", c.uid, req.value("FileSystemPath", ""));
+    RETURN_IF_ERROR(apply("Created", fsx_.CreateDataRepositoryAssociation(req)));
+  }
+  for (const auto& req : plan.update) RETURN_IF_ERROR(apply("Updated", fsx_.UpdateDataRepositoryAssociation(req)));
+  for (const auto& req : plan.remove) RETURN_IF_ERROR(apply("Deleted", fsx_.DeleteDataRepositoryAssociation(req)));
+  Json listed = Json::array();
+  bool settled = plan.create.empty() && plan.update.empty() && plan.remove.empty();
+  for (const auto& a : current) {
+    listed.push_back({{"path", a.value("FileSystemPath", "")}, {"id", a.value("AssociationId", "")},
+                      {"lifecycle", a.value("Lifecycle", "")}});
+    settled &= a.value("Lifecycle", "") == "AVAILABLE";
+  }
+  c.status["associations"] = listed;
+  c.in_flight |= !settled && !c.refused;
+  if (!c.refused)
+    c.Condition("DataRepositoryReady", settled, settled ? "Available" : "Converging",
+                settled ? std::to_string(current.size()) + " data repository associations available"
+                        : "creating, updating or deleting data repository associations");
+  return Status::Ok();
+}
+
+Status CheckpointStoreReconciler::ConvergeVolume(Ctx& c, const Json& fs) {
+  Json pv = PersistentVolume(c.store, fs);
+  kube::PatchOptions apply{kube::PatchType::kApply, "ckpt-operator", true, ""};
+  RETURN_IF_ERROR(client_.Patch(res::PersistentVolumes(), "", PvName(c.store), apply, pv.dump()).status());
+  std::string claim = c.store["spec"]["volume"].value("claimName", "");
+  auto pvc = client_.Get(res::PersistentVolumeClaims(), c.ns, claim);
+  if (pvc.status().IsNotFound()) {
+    // A claim's spec is immutable once bound: create it once, then only watch it bind.
+    pvc = client_.Patch(res::PersistentVolumeClaims(), c.ns, claim, apply, PersistentVolumeClaim(c.store, fs).dump());
+  }
+  if (!pvc.ok()) return pvc.status();
+  bool bound = pvc->value("/status/phase"_json_pointer, std::string()) == "Bound";
+  c.status["volume"] = {{"pvName", PvName(c.store)}, {"claimName", claim}, {"bound", bound}};
+  c.in_flight |= !bound;
+  c.Condition("VolumeReady", bound, bound ? "Bound" : "Pending",
+              bound ? "claim " + claim + " is bound to " + PvName(c.store) : "waiting for claim " + claim + " to bind");
+  return Status::Ok();
+}
+
+Status CheckpointStoreReconciler::WriteStatus(Ctx& c) {
+  c.status["observedGeneration"] = c.generation;
+  if (c.status == c.original_status) return Status::Ok();
+  Json patch = {{"status", c.status}};
+  return client_.Patch(res::CheckpointStores(), c.ns, c.name, {kube::PatchType::kMerge, "", false, "status"}, patch.dump())
+      .status();
+}
+
+Status CheckpointStoreReconciler::EnsureFinalizer(const Json& store) {
+  if (HasFinalizer(store)) return Status::Ok();
+  const Json& md = store["metadata"];
+  // The resourceVersion test makes a stale cache fail instead of adding the finalizer twice.
+  Json patch = Json::array({{{"op", "test"}, {"path", "/metadata/resourceVersion"}, {"value", md["resourceVersion"]}}});
+  if (md.contains("finalizers")) patch.push_back({{"op", "add"}, {"path", "/metadata/finalizers/-"}, {"value", kStoreFinalizer}});
+  else patch.push_back({{"op", "add"}, {"path", "/metadata/finalizers"}, {"value", {kStoreFinalizer}}});
+  return client_.Patch(res::CheckpointStores(), md.value("namespace", ""), md.value("name", ""),
+                       {kube::PatchType::kJson}, patch.dump()).status();
+}
+
+Status CheckpointStoreReconciler::RemoveFinalizer(const Json& store) {
+  const Json& md = store["metadata"];
+  const Json& list = md.value("finalizers", Json::array());
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (list[i] != kStoreFinalizer) continue;
+    // test + remove at the index: never drops someone else's finalizer if the list moved.
+    std::string path = "/metadata/finalizers/" + std::to_string(i);
+    Json patch = Json::array({{{"op", "test"}, {"path", path}, {"value", kStoreFinalizer}}, {{"op", "remove"}, {"path", path}}});
+    return client_.Patch(res::CheckpointStores(), md.value("namespace", ""), md.value("name", ""),
+                         {kube::PatchType::kJson}, patch.dump()).status();
+  }
+  return Status::Ok();
+}
+
+bool CheckpointStoreReconciler::InUse(const Json& store) const {
+  for (const auto& tr : trainruns_.ByIndex(kTrainRunsByStore, kube::KeyOf(store)))
+    if (std::string phase = tr->value("/status/phase"_json_pointer, std::string()); phase != "Succeeded" && phase != "Failed")
+      return true;
+  return false;
+}
+
+StatusOr<Action> CheckpointStoreReconciler::Finalize(Ctx& c) {
+  if (!HasFinalizer(c.store)) return Action::AwaitChange();
+  if (InUse(c.store)) {
+    c.Condition("Ready", false, "InUse", "deletion waits: a TrainRun that has not finished uses this store");
+    events_.Event(c.store, "Warning", "DeletionBlocked", "Delete", "a TrainRun that has not finished uses this store");
+    RETURN_IF_ERROR(WriteStatus(c));
+    return Action::RequeueAfter(options_.poll_interval);
+  }
+  std::string policy = c.store["spec"].value("deletionPolicy", "Retain");
+  if (policy != "Retain") {
+    ASSIGN_OR_RETURN(bool gone, DeleteFileSystem(c));
+    if (!gone) {
+      c.status["phase"] = "Deleting";
+      RETURN_IF_ERROR(WriteStatus(c));
+      return Action::RequeueAfter(options_.poll_interval);
+    }
+  }
+  Status pv = client_.Delete(res::PersistentVolumes(), "", PvName(c.store));
+  if (!pv.ok() && !pv.IsNotFound()) return pv;
+  events_.Event(c.store, "Normal", policy == "Retain" ? "Released" : "Deleted", "Delete",
+                policy == "Retain" ? "released the volume; the FSx file system is retained"
+                                   : "deleted the FSx file system (policy " + policy + ")");
+  RETURN_IF_ERROR(RemoveFinalizer(c.store));
+  return Action::AwaitChange();
+}
+
+// One step of deleting the file system; true once FSx no longer has it.
+StatusOr<bool> CheckpointStoreReconciler::DeleteFileSystem(Ctx& c) {
+  std::string id = c.store["spec"]["fileSystem"].value("id", c.status.value("fileSystemId", ""));
+  if (id.empty()) return true;  // nothing was ever created
+  Json filter = Json::array({{{"Name", "file-system-id"}, {"Values", {id}}}});
+  ASSIGN_OR_RETURN(std::vector<Json> dras, fsx_.DescribeDataRepositoryAssociations(filter));
+  for (const auto& a : dras) {
+    if (a.value("Lifecycle", "") == "DELETING") continue;
+    auto r = fsx_.DeleteDataRepositoryAssociation({{"AssociationId", a.value("AssociationId", "")}, {"DeleteDataInFileSystem", false}});
+    if (!r.ok() && !r.status().IsNotFound()) return r.status();
+  }
+  if (!dras.empty()) return false;  // FSx deletes a file system only after its associations
+  ASSIGN_OR_RETURN(std::optional<Json> fs, snapshot_.Get(id, std::chrono::nanoseconds::zero()));
+  if (!fs) return true;
+  if (fs->value("Lifecycle", "") == "DELETING") return false;
+  bool snapshot = c.store["spec"].value("deletionPolicy", "") == "Snapshot";
+  Json lustre = {{"SkipFinalBackup", !snapshot}};
+  if (snapshot) lustre["FinalBackupTags"] = Json::array({{{"Key", kOwnerTag}, {"Value", c.uid}}});
+  auto r = fsx_.DeleteFileSystem({{"FileSystemId", id}, {"ClientRequestToken", Token("del", c.uid)}, {"LustreConfiguration", lustre}});
+  if (!r.ok()) {
+    if (r.status().IsNotFound()) return true;
+    if (Transient(r.status())) return r.status();
+    Refused(c, "Ready", r.status());
+    return false;
+  }
+  snapshot_.Invalidate();
+  events_.Event(c.store, "Normal", "DeletingFileSystem", "Delete",
+                "deleting " + id + (snapshot ? " after a final backup" : " without a final backup"));
+  return false;
+}
+
+}  // namespace ckpt::controllers

@@ -1,0 +1,174 @@
+// Pure planning for CheckpointStore (see store_plan.h).
+#include "controllers/store_plan.h"
+
+#include <algorithm>
+#include <map>
+
+namespace ckpt::controllers {
+namespace {
+
+Json Events(const Json& list) {
+  Json out = Json::array();
+  for (const auto& e : list) out.push_back(e);
+  return out;
+}
+
+std::string Bucket(const Json& spec) {
+  std::string b = spec.value("/dataRepository/bucket"_json_pointer, std::string());
+  while (!b.empty() && b.back() == '/') b.pop_back();
+  return b;
+}
+
+// The S3 block of a DRA request from one spec association.
+Json S3Policies(const Json& a) {
+  Json s3 = Json::object();
+  if (a.contains("import") && !a["import"].empty()) s3["AutoImportPolicy"] = {{"Events", Events(a["import"])}};
+  if (a.contains("export") && !a["export"].empty()) s3["AutoExportPolicy"] = {{"Events", Events(a["export"])}};
+  return s3;
+}
+
+std::vector<std::string> Sorted(const Json& events) {
+  std::vector<std::string> v;
+  if (events.is_array())
+    for (const auto& e : events) v.push_back(e);
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+}  // namespace
+
+Json CreateFileSystemRequest(const Json& store) {
+  const Json& fs = store["spec"]["fileSystem"];
+  std::string type = fs.value("deploymentType", "PERSISTENT_2");
+  Json lustre = {{"DeploymentType", type}};
+  if (fs.contains("perUnitStorageThroughput")) lustre["PerUnitStorageThroughput"] = fs["perUnitStorageThroughput"];
+  if (fs.contains("dataCompressionType")) lustre["DataCompressionType"] = fs["dataCompressionType"];
+  if (fs.value("efaEnabled", false)) lustre["EfaEnabled"] = true;
+  const Json backups = fs.value("backups", Json::object());
+  if (backups.contains("automaticRetentionDays")) lustre["AutomaticBackupRetentionDays"] = backups["automaticRetentionDays"];
+  if (backups.contains("dailyStartTime")) lustre["DailyAutomaticBackupStartTime"] = backups["dailyStartTime"];
+  Json tags = Json::array({{{"Key", kOwnerTag}, {"Value", store["metadata"]["uid"]}},
+                           {{"Key", "Name"}, {"Value", store["metadata"].value("namespace", "") + "/" +
+                                                           store["metadata"].value("name", "")}}});
+  const Json user_tags = fs.value("tags", Json::object());
+  for (const auto& [k, v] : user_tags.items()) tags.push_back({{"Key", k}, {"Value", v}});
+  Json r = {{"FileSystemType", "LUSTRE"}, {"StorageCapacity", fs["storageCapacityGiB"]},
+            {"StorageType", "SSD"}, {"SubnetIds", {fs["subnetId"]}}, {"LustreConfiguration", lustre}, {"Tags", tags}};
+  if (fs.contains("securityGroupIds")) r["SecurityGroupIds"] = fs["securityGroupIds"];
+  r["FileSystemTypeVersion"] = fs.value("fileSystemTypeVersion", "2.15");
+  return r;
+}
+
+std::optional<Json> FindTagged(const std::vector<Json>& all, const std::string& uid) {
+  for (const auto& fs : all) {
+    if (fs.value("Lifecycle", "") == "DELETING") continue;
+    for (const auto& t : fs.value("Tags", Json::array()))
+      if (t.value("Key", "") == kOwnerTag && t.value("Value", "") == uid) return fs;
+  }
+  return std::nullopt;
+}
+
+std::optional<Json> FileSystemUpdate(const Json& spec_fs, const Json& fs) {
+  const std::string id = fs.value("FileSystemId", "");
+  const Json& lc = fs.value("LustreConfiguration", Json::object());
+  if (spec_fs.contains("storageCapacityGiB") && spec_fs["storageCapacityGiB"] > fs.value("StorageCapacity", 0))
+    return Json{{"FileSystemId", id}, {"StorageCapacity", spec_fs["storageCapacityGiB"]}};
+  if (spec_fs.contains("perUnitStorageThroughput") && lc.value("DeploymentType", "") == "PERSISTENT_2" &&
+      spec_fs["perUnitStorageThroughput"] != lc.value("PerUnitStorageThroughput", 0))
+    return Json{{"FileSystemId", id}, {"LustreConfiguration", {{"PerUnitStorageThroughput", spec_fs["perUnitStorageThroughput"]}}}};
+  Json change = Json::object();
+  const Json backups = spec_fs.value("backups", Json::object());
+  if (backups.contains("automaticRetentionDays") && backups["automaticRetentionDays"] != lc.value("AutomaticBackupRetentionDays", -1))
+    change["AutomaticBackupRetentionDays"] = backups["automaticRetentionDays"];
+  if (backups.contains("dailyStartTime") && backups["dailyStartTime"] != lc.value("DailyAutomaticBackupStartTime", ""))
+    change["DailyAutomaticBackupStartTime"] = backups["dailyStartTime"];
+  if (spec_fs.contains("dataCompressionType") && spec_fs["dataCompressionType"] != lc.value("DataCompressionType", "NONE"))
+    change["DataCompressionType"] = spec_fs["dataCompressionType"];
+  if (change.empty()) return std::nullopt;
+  return Json{{"FileSystemId", id}, {"LustreConfiguration", change}};
+}
+
+AssociationPlan PlanAssociations(const Json& spec, const std::string& fs_id, const std::vector<Json>& current) {
+  AssociationPlan plan;
+  std::map<std::string, const Json*> have;
+  for (const auto& a : current)
+    if (a.value("Lifecycle", "") != "DELETING") have[a.value("FileSystemPath", "")] = &a;
+  const Json wanted = spec.value("/dataRepository/associations"_json_pointer, Json::array());  // owns what `want` points at
+  std::map<std::string, const Json*> want;
+  for (const auto& a : wanted) want[a["path"]] = &a;
+  for (const auto& [path, a] : want) {
+    auto it = have.find(path);
+    Json s3 = S3Policies(*a);
+    if (it == have.end()) {
+      plan.create.push_back({{"FileSystemId", fs_id}, {"FileSystemPath", path},
+                             {"DataRepositoryPath", Bucket(spec) + "/" + a->value("prefix", "")},
+                             {"BatchImportMetaDataOnCreate", a->contains("import")}, {"S3", s3}});
+      continue;
+    }
+    const Json& got = it->second->value("S3", Json::object());
+    auto events = [](const Json& s3b, const char* k) { return Sorted(s3b.value(k, Json::object()).value("Events", Json::array())); };
+    if (events(got, "AutoImportPolicy") != events(s3, "AutoImportPolicy") ||
+        events(got, "AutoExportPolicy") != events(s3, "AutoExportPolicy"))
+      plan.update.push_back({{"AssociationId", it->second->value("AssociationId", "")}, {"S3", s3}});
+  }
+  for (const auto& [path, a] : have)
+    if (!want.count(path))
+      plan.remove.push_back({{"AssociationId", a->value("AssociationId", "")}, {"DeleteDataInFileSystem", false}});
+  return plan;
+}
+
+std::string PvName(const Json& store) {
+  return "ckpt-" + store["metadata"].value("namespace", "") + "-" + store["metadata"].value("name", "");
+}
+
+Json PersistentVolume(const Json& store, const Json& fs) {
+  const Json& md = store["metadata"];
+  const Json& spec = store["spec"];
+  return {{"apiVersion", "v1"}, {"kind", "PersistentVolume"},
+          {"metadata", {{"name", PvName(store)}, {"labels", {{"trainops.io/checkpointstore", md.value("name", "")},
+                                                             {"trainops.io/namespace", md.value("namespace", "")}}}}},
+          {"spec", {{"capacity", {{"storage", std::to_string(fs.value("StorageCapacity", 1200)) + "Gi"}}},
+                    {"accessModes", {"ReadWriteMany"}}, {"persistentVolumeReclaimPolicy", "Retain"},
+                    {"storageClassName", ""}, {"volumeMode", "Filesystem"},
+                    {"mountOptions", spec.value("/volume/mountOptions"_json_pointer, Json::array({"flock"}))},
+                    {"csi", {{"driver", "fsx.csi.aws.com"}, {"volumeHandle", fs.value("FileSystemId", "")},
+                             {"volumeAttributes", {{"dnsname", fs.value("DNSName", "")},
+                                                   {"mountname", fs.value("/LustreConfiguration/MountName"_json_pointer, std::string())}}}}},
+                    {"claimRef", {{"apiVersion", "v1"}, {"kind", "PersistentVolumeClaim"},
+                                  {"namespace", md.value("namespace", "")},
+                                  {"name", spec["volume"].value("claimName", "")}}}}}};
+}
+
+Json PersistentVolumeClaim(const Json& store, const Json& fs) {
+  const Json& md = store["metadata"];
+  return {{"apiVersion", "v1"}, {"kind", "PersistentVolumeClaim"},
+          {"metadata", {{"name", store["spec"]["volume"].value("claimName", "")}, {"namespace", md.value("namespace", "")},
+                        {"ownerReferences", {{{"apiVersion", "trainops.io/v1alpha1"}, {"kind", "CheckpointStore"},
+                                              {"name", md.value("name", "")}, {"uid", md.value("uid", "")},
+                                              {"controller", true}, {"blockOwnerDeletion", true}}}}}},
+          {"spec", {{"accessModes", {"ReadWriteMany"}}, {"storageClassName", ""}, {"volumeName", PvName(store)},
+                    {"volumeMode", "Filesystem"},
+                    {"resources", {{"requests", {{"storage", std::to_string(fs.value("StorageCapacity", 1200)) + "Gi"}}}}}}}};
+}
+
+bool SetCondition(Json& conditions, const std::string& type, bool ok, const std::string& reason,
+                  const std::string& message, int64_t generation, const std::string& now) {
+  if (!conditions.is_array()) conditions = Json::array();
+  std::string status = ok ? "True" : "False";
+  for (auto& c : conditions) {
+    if (c.value("type", "") != type) continue;
+    bool changed = c.value("status", "") != status || c.value("reason", "") != reason ||
+                   c.value("message", "") != message || c.value("observedGeneration", 0) != generation;
+    if (c.value("status", "") != status) c["lastTransitionTime"] = now;
+    c["status"] = status;
+    c["reason"] = reason;
+    c["message"] = message;
+    c["observedGeneration"] = generation;
+    return changed;
+  }
+  conditions.push_back({{"type", type}, {"status", status}, {"reason", reason}, {"message", message},
+                        {"observedGeneration", generation}, {"lastTransitionTime", now}});
+  return true;
+}
+
+}  // namespace ckpt::controllers

@@ -1,0 +1,50 @@
+// Pure planning for the CheckpointStore controller: given a store's spec and what FSx and the
+// API server report, compute the FSx create request, the UpdateFileSystem delta, the data
+// repository association changes, the static PV and PVC, and the status conditions. No I/O;
+// unit-tested table-style. Names of FSx fields follow the botocore model.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace ckpt::controllers {
+
+using Json = nlohmann::json;
+
+// The tag that marks a file system as created for one CheckpointStore (its metadata.uid).
+inline constexpr char kOwnerTag[] = "trainops.io/checkpointstore-uid";
+
+// CreateFileSystem request for `store` (spec.fileSystem describes a new file system).
+Json CreateFileSystemRequest(const Json& store);
+
+// The file system in `all` tagged with `uid`, if any (crash-safe look-up before create).
+std::optional<Json> FindTagged(const std::vector<Json>& all, const std::string& uid);
+
+// The UpdateFileSystem request that moves `fs` toward `spec.fileSystem`, or nullopt when it
+// already matches. FSx takes one change at a time: capacity first, then throughput, then the
+// backup settings and compression together.
+std::optional<Json> FileSystemUpdate(const Json& spec_fs, const Json& fs);
+
+struct AssociationPlan {
+  std::vector<Json> create;  // CreateDataRepositoryAssociation requests (without ClientRequestToken)
+  std::vector<Json> update;  // UpdateDataRepositoryAssociation requests
+  std::vector<Json> remove;  // DeleteDataRepositoryAssociation requests
+};
+
+// Compares spec.dataRepository with the file system's current associations (matched by path).
+AssociationPlan PlanAssociations(const Json& spec, const std::string& fs_id, const std::vector<Json>& current);
+
+// Static PV and PVC for the FSx CSI driver, pre-bound to each other.
+std::string PvName(const Json& store);
+Json PersistentVolume(const Json& store, const Json& fs);
+Json PersistentVolumeClaim(const Json& store, const Json& fs);
+
+// Sets (or replaces) condition `type` in `conditions`; lastTransitionTime changes only when the
+// status does. Returns true when anything changed.
+bool SetCondition(Json& conditions, const std::string& type, bool ok, const std::string& reason,
+                  const std::string& message, int64_t generation, const std::string& now);
+
+}  // namespace ckpt::controllers

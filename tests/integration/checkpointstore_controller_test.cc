@@ -1,0 +1,298 @@
+// The CheckpointStore controller end to end: real kube-apiserver + kube-controller-manager (the
+// PV binder binds our claims), the FSx emulator in-process with fast lifecycles, and the
+// operator's Manager running the controller. Covers: the workshop store becomes Ready with its
+// claim Bound and 4 associations; a crash between FSx create and the status write still ends with
+// one file system; adopting by id; retention changes reach FSx; a removed association is
+// deleted; each deletion policy; a running TrainRun blocks deletion; 30% throttling converges.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "ckpt/controllers/checkpoint_store.h"
+#include "ckpt/emulator/fsx_emulator.h"
+#include "ckpt/kube/informer.h"
+#include "ckpt/runtime/handlers.h"
+#include "ckpt/runtime/manager.h"
+#include "controllers/fsx_snapshot.h"
+#include "controllers/store_plan.h"
+#include "integration/envtest.h"
+#include "integration/test_objects.h"
+
+namespace ckpt {
+namespace {
+
+using kube::Json;
+using testing::Eventually;
+namespace res = kube::resources;
+using namespace std::chrono_literals;
+
+class StaticCredentials : public aws::CredentialsProvider {
+ public:
+  StatusOr<aws::Credentials> Get() override {
+    return aws::Credentials{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "", std::nullopt};
+  }
+  std::string source() const override { return "static"; }
+};
+
+constexpr char kNs[] = "stores";
+
+Json Store(const std::string& ns, const std::string& name, const std::string& policy = "Retain") {
+  return Json::parse(R"({"apiVersion": "trainops.io/v1alpha1", "kind": "CheckpointStore",
+    "metadata": {"name": ")" + name + R"(", "namespace": ")" + ns + R"("},
+    "spec": {"fileSystem": {"deploymentType": "PERSISTENT_2", "storageCapacityGiB": 2400, "perUnitStorageThroughput": 250,
+                            "subnetId": "subnet-0123456789abcdef0", "fileSystemTypeVersion": "2.15",
+                            "backups": {"automaticRetentionDays": 30, "dailyStartTime": "03:00"}},
+             "dataRepository": {"bucket": "s3://training-ckpt-123456789012", "associations": [
+               {"path": "/data", "prefix": "data/", "import": ["NEW", "CHANGED", "DELETED"]},
+               {"path": "/checkpoints", "prefix": "checkpoints/", "import": ["NEW", "CHANGED", "DELETED"], "export": ["NEW", "CHANGED", "DELETED"]},
+               {"path": "/logs", "prefix": "logs/", "export": ["NEW", "CHANGED", "DELETED"]},
+               {"path": "/results", "prefix": "results/", "export": ["NEW", "CHANGED", "DELETED"]}]},
+             "volume": {"claimName": ")" + name + R"(-ckpt"}, "deletionPolicy": ")" + policy + R"("}})");
+}
+
+// Everything the operator runs, wired as the daemon will: informers, controller, manager.
+struct Operator {
+  explicit Operator(const std::string& ns, kube::KubeClient& client, aws::FsxClient& fsx)
+      : snapshot(fsx, SystemClock()),
+        events(client, SystemClock(), "ckpt-operator", "test"),
+        stores(client, {res::CheckpointStores(), ns}, SystemClock()),
+        trainruns(client, {res::TrainRuns(), ns}, SystemClock(),
+                  {{{controllers::kTrainRunsByStore, controllers::TrainRunStoreKey}}}),
+        claims(client, {res::PersistentVolumeClaims(), ns}, SystemClock()),
+        reconciler(client, stores.store(), trainruns.store(), fsx, snapshot, events, SystemClock(),
+                   {200ms, 5s, 1s}),
+        controller({"checkpointstore", 2}, reconciler, SystemClock(), &metrics),
+        manager({"0", std::nullopt}, client, SystemClock(), metrics) {
+    stores.AddHandler(runtime::EnqueueSelf(controller.queue()));
+    claims.AddHandler(runtime::EnqueueOwner(controller.queue(), "trainops.io", "CheckpointStore"));
+    trainruns.AddHandler(runtime::EnqueueMapped(controller.queue(), controllers::TrainRunStoreKey));
+    manager.AddInformer(&stores);
+    manager.AddInformer(&trainruns);
+    manager.AddInformer(&claims);
+    manager.AddController(&controller);
+    thread = std::jthread([this](std::stop_token stop) { manager.Run(stop); });
+  }
+  ~Operator() {
+    thread.request_stop();
+    thread.join();
+  }
+  runtime::Metrics metrics;
+  controllers::FsxSnapshot snapshot;
+  runtime::KubeEventRecorder events;
+  kube::Informer stores, trainruns, claims;
+  controllers::CheckpointStoreReconciler reconciler;
+  runtime::Controller controller;
+  runtime::Manager manager;
+  std::jthread thread;
+};
+
+class CheckpointStoreControllerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    emulator::FsxEmulatorOptions o;
+    o.create_time = o.update_time = o.delete_time = o.association_time = 300ms;
+    emulator_ = std::move(emulator::StartFsxEmulator(o)).value().release();
+    aws::JsonRpcOptions r;
+    r.endpoint = emulator_->url();
+    r.region = "us-east-1";
+    r.credentials = &creds_;
+    r.retry = {.max_attempts = 3, .max_backoff = 100ms};
+    fsx_ = aws::NewFsxClient(r).release();
+    client_ = testing::Envtest().NewClient().release();
+    for (const char* ns : {kNs, "crash"}) (void)client_->Create(res::Namespaces(), "", Json{{"metadata", {{"name", ns}}}});
+    operator_ = new Operator(kNs, *client_, *fsx_);
+  }
+  static void TearDownTestSuite() { delete operator_; }
+
+  static Json Get(const std::string& name) { return *client_->Get(res::CheckpointStores(), kNs, name); }
+  static bool Ready(const std::string& name) {
+    auto s = client_->Get(res::CheckpointStores(), kNs, name);
+    return s.ok() && (*s).value("/status/phase"_json_pointer, std::string()) == "Ready";
+  }
+  static std::vector<Json> Associations(const std::string& fs_id) {
+    return *fsx_->DescribeDataRepositoryAssociations(Json::array({{{"Name", "file-system-id"}, {"Values", {fs_id}}}}));
+  }
+  void Delete(const std::string& name) { ASSERT_TRUE(client_->Delete(res::CheckpointStores(), kNs, name).ok()); }
+  bool Gone(const std::string& name) { return client_->Get(res::CheckpointStores(), kNs, name).status().IsNotFound(); }
+
+  static inline StaticCredentials creds_;
+  static inline emulator::FsxEmulator* emulator_ = nullptr;
+  static inline aws::FsxClient* fsx_ = nullptr;
+  static inline kube::KubeClient* client_ = nullptr;
+  static inline Operator* operator_ = nullptr;
+};
+
+TEST_F(CheckpointStoreControllerTest, WorkshopStoreBecomesReadyWithBoundClaimAndFourAssociations) {
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, Store(kNs, "workshop")).ok());
+  ASSERT_TRUE(Eventually([] { return Ready("workshop"); }, 60s)) << Get("workshop")["status"].dump(2);
+  Json s = Get("workshop");
+  std::string fs_id = s["status"]["fileSystemId"];
+  EXPECT_EQ(s["status"]["dnsName"], fs_id + ".fsx.us-east-1.amazonaws.com");
+  EXPECT_EQ(s["status"]["associations"].size(), 4u);
+  EXPECT_EQ(s["status"]["volume"]["bound"], true);
+  EXPECT_EQ(s["metadata"]["finalizers"][0], controllers::kStoreFinalizer);
+  auto pvc = client_->Get(res::PersistentVolumeClaims(), kNs, "workshop-ckpt");
+  EXPECT_EQ((*pvc)["status"]["phase"], "Bound") << "bound by the real kube-controller-manager";
+  auto pv = client_->Get(res::PersistentVolumes(), "", "ckpt-stores-workshop");
+  EXPECT_EQ((*pv)["spec"]["csi"]["volumeHandle"], fs_id);
+  EXPECT_EQ((*pv)["spec"]["csi"]["driver"], "fsx.csi.aws.com");
+  EXPECT_EQ(Associations(fs_id).size(), 4u);
+}
+
+TEST_F(CheckpointStoreControllerTest, RetentionChangeAndRemovedAssociationReachFsx) {
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, Store(kNs, "edited")).ok());
+  ASSERT_TRUE(Eventually([] { return Ready("edited"); }, 60s));
+  Json s = Get("edited");
+  std::string fs_id = s["status"]["fileSystemId"];
+  int updates = emulator_->CallCounts()["UpdateFileSystem"];
+  s["spec"]["fileSystem"]["backups"]["automaticRetentionDays"] = 7;
+  s["spec"]["dataRepository"]["associations"].erase(3);  // /results
+  ASSERT_TRUE(client_->Update(res::CheckpointStores(), s).ok());
+  EXPECT_TRUE(Eventually([&] {
+    auto fs = fsx_->DescribeFileSystems({fs_id});
+    return fs.ok() && (*fs)[0]["LustreConfiguration"]["AutomaticBackupRetentionDays"] == 7;
+  }, 30s));
+  EXPECT_GT(emulator_->CallCounts()["UpdateFileSystem"], updates);
+  EXPECT_TRUE(Eventually([&] { return Associations(fs_id).size() == 3; }, 30s)) << "the removed association is deleted";
+  EXPECT_TRUE(Eventually([] { return Ready("edited") && Get("edited")["status"]["observedGeneration"] == 2; }, 30s));
+}
+
+TEST_F(CheckpointStoreControllerTest, AdoptsAnExistingFileSystemById) {
+  Json outside = Store(kNs, "outside");
+  outside["metadata"]["uid"] = "not-a-store";
+  Json req = controllers::CreateFileSystemRequest(outside);
+  req["ClientRequestToken"] = "made-outside";
+  req.erase("Tags");
+  auto made = fsx_->CreateFileSystem(req);
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  std::string fs_id = (*made)["FileSystemId"];
+  size_t before = emulator_->FileSystemCount();
+  Json adopt = Store(kNs, "adopted");
+  adopt["spec"]["fileSystem"] = {{"id", fs_id}};
+  adopt["spec"].erase("dataRepository");
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, adopt).ok());
+  ASSERT_TRUE(Eventually([] { return Ready("adopted"); }, 60s)) << Get("adopted")["status"].dump(2);
+  EXPECT_EQ(Get("adopted")["status"]["fileSystemId"], fs_id);
+  EXPECT_EQ(emulator_->FileSystemCount(), before) << "adopting creates nothing";
+}
+
+TEST_F(CheckpointStoreControllerTest, DeletionPoliciesRetainDeleteAndSnapshot) {
+  for (const char* policy : {"Retain", "Delete", "Snapshot"}) {
+    std::string name = "policy-" + std::string(policy == std::string("Retain") ? "retain" : policy == std::string("Delete") ? "delete" : "snapshot");
+    ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, Store(kNs, name, policy)).ok());
+    ASSERT_TRUE(Eventually([&] { return Ready(name); }, 60s)) << name;
+    std::string fs_id = Get(name)["status"]["fileSystemId"];
+    Delete(name);
+    ASSERT_TRUE(Eventually([&] { return Gone(name); }, 60s)) << name << ": " << Get(name)["status"].dump(2);
+    auto fs = fsx_->DescribeFileSystems({fs_id});
+    EXPECT_TRUE(client_->Get(res::PersistentVolumes(), "", "ckpt-stores-" + name).status().IsNotFound());
+    if (std::string(policy) == "Retain") {
+      EXPECT_TRUE(fs.ok()) << "Retain leaves the file system alone";
+      EXPECT_EQ(Associations(fs_id).size(), 4u);
+      continue;
+    }
+    EXPECT_TRUE(Eventually([&] { return fsx_->DescribeFileSystems({fs_id}).status().IsNotFound(); }, 30s)) << policy;
+    auto backups = *fsx_->DescribeBackups(Json::object());
+    bool final_backup = std::any_of(backups.begin(), backups.end(), [&](const Json& b) { return b["FileSystemId"] == fs_id; });
+    EXPECT_EQ(final_backup, std::string(policy) == "Snapshot") << policy;
+  }
+}
+
+TEST_F(CheckpointStoreControllerTest, RunningTrainRunBlocksDeletion) {
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, Store(kNs, "busy", "Delete")).ok());
+  ASSERT_TRUE(Eventually([] { return Ready("busy"); }, 60s));
+  Json tr = {{"apiVersion", "trainops.io/v1alpha1"}, {"kind", "TrainRun"},
+             {"metadata", {{"name", "uses-busy"}, {"namespace", kNs}}},
+             {"spec", {{"checkpointStore", "busy"}, {"runtimeRef", {{"name", "torch-distributed"}}},
+                       {"trainer", {{"image", "pytorch/pytorch:2.5.0"}}}}}};
+  auto created = client_->Create(res::TrainRuns(), kNs, tr);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  (*created)["status"] = {{"phase", "Running"}};
+  ASSERT_TRUE(client_->Update(res::TrainRuns(), *created, "status").ok());
+  std::this_thread::sleep_for(1s);  // let the informer see it
+  Delete("busy");
+  EXPECT_TRUE(Eventually([] {
+    auto conds = Get("busy").value("/status/conditions"_json_pointer, Json::array());
+    return std::any_of(conds.begin(), conds.end(), [](const Json& c) { return c["reason"] == "InUse"; });
+  }, 30s));
+  std::this_thread::sleep_for(1s);
+  EXPECT_FALSE(Gone("busy")) << "still held while the TrainRun runs";
+  Json running = *client_->Get(res::TrainRuns(), kNs, "uses-busy");
+  running["status"]["phase"] = "Succeeded";
+  ASSERT_TRUE(client_->Update(res::TrainRuns(), running, "status").ok());
+  EXPECT_TRUE(Eventually([this] { return Gone("busy"); }, 60s));
+}
+
+TEST_F(CheckpointStoreControllerTest, ConvergesUnderThirtyPercentThrottling) {
+  emulator_->SetFaults({.throttle_rate = 0.3});
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, Store(kNs, "throttled")).ok());
+  bool ready = Eventually([] { return Ready("throttled"); }, 120s);
+  emulator_->SetFaults({});
+  ASSERT_TRUE(ready) << Get("throttled")["status"].dump(2);
+  std::cerr << "[throttling] FSx calls: " << Json(emulator_->CallCounts()).dump() << "\n";
+}
+
+// A KubeClient that fails every status write: the operator "crashes" right after FSx create.
+class FailingStatusWrites : public kube::KubeClient {
+ public:
+  explicit FailingStatusWrites(kube::KubeClient& c) : c_(c) {}
+  StatusOr<Json> Get(const kube::Resource& r, std::string_view ns, std::string_view n) override { return c_.Get(r, ns, n); }
+  StatusOr<Json> List(const kube::Resource& r, std::string_view ns, const kube::ListOptions& o) override { return c_.List(r, ns, o); }
+  StatusOr<Json> Create(const kube::Resource& r, std::string_view ns, const Json& o) override { return c_.Create(r, ns, o); }
+  StatusOr<Json> Update(const kube::Resource& r, const Json& o, std::string_view sub) override { return c_.Update(r, o, sub); }
+  StatusOr<Json> Patch(const kube::Resource& r, std::string_view ns, std::string_view n, const kube::PatchOptions& o,
+                       std::string_view body) override {
+    if (o.subresource == "status") return Unavailable("simulated crash before the status write");
+    return c_.Patch(r, ns, n, o, body);
+  }
+  Status Delete(const kube::Resource& r, std::string_view ns, std::string_view n, const kube::DeleteOptions& o) override {
+    return c_.Delete(r, ns, n, o);
+  }
+  Status Watch(const kube::Resource& r, std::string_view ns, const kube::WatchOptions& o, const kube::WatchCallback& cb) override {
+    return c_.Watch(r, ns, o, cb);
+  }
+  StatusOr<Json> Discover(std::string_view gv) override { return c_.Discover(gv); }
+
+ private:
+  kube::KubeClient& c_;
+};
+
+TEST_F(CheckpointStoreControllerTest, CrashBetweenCreateAndStatusWriteStillMakesOneFileSystem) {
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), "crash", Store("crash", "survivor")).ok());
+  size_t before = emulator_->FileSystemCount();
+  kube::Informer stores(*client_, {res::CheckpointStores(), "crash"}, SystemClock());
+  kube::Informer trainruns(*client_, {res::TrainRuns(), "crash"}, SystemClock());
+  stores.Start();
+  trainruns.Start();
+  ASSERT_TRUE(stores.store().WaitUntilReady(10s));
+  runtime::KubeEventRecorder events(*client_, SystemClock(), "ckpt-operator", "crash-test");
+  {  // the first operator process: creates the file system, then dies before recording it
+    FailingStatusWrites failing(*client_);
+    controllers::FsxSnapshot snapshot(*fsx_, SystemClock());
+    controllers::CheckpointStoreReconciler first(failing, stores.store(), trainruns.store(), *fsx_, snapshot, events,
+                                                 SystemClock(), {200ms, 5s, 1s});
+    bool created = Eventually([&] {
+      (void)first.Reconcile("crash/survivor");
+      return emulator_->FileSystemCount() == before + 1;
+    }, 20s);
+    ASSERT_TRUE(created);
+    EXPECT_FALSE((*client_->Get(res::CheckpointStores(), "crash", "survivor")).contains("status"));
+  }
+  // The restarted process: new snapshot, no memory of the create.
+  controllers::FsxSnapshot snapshot(*fsx_, SystemClock());
+  controllers::CheckpointStoreReconciler second(*client_, stores.store(), trainruns.store(), *fsx_, snapshot, events,
+                                                SystemClock(), {200ms, 5s, 1s});
+  ASSERT_TRUE(Eventually([&] {
+    (void)second.Reconcile("crash/survivor");
+    auto s = client_->Get(res::CheckpointStores(), "crash", "survivor");
+    return s.ok() && (*s).value("/status/fileSystemId"_json_pointer, std::string()) != "";
+  }, 20s));
+  EXPECT_EQ(emulator_->FileSystemCount(), before + 1) << "exactly one file system";
+  stores.Stop();
+  trainruns.Stop();
+}
+
+}  // namespace
+}  // namespace ckpt
+
+CKPT_ENVTEST_MAIN();

@@ -1,0 +1,135 @@
+// Table-driven tests of the CheckpointStore controller's pure planning: the FSx create request,
+// update deltas (one change at a time, capacity first), association diffs, PV/PVC shapes, and
+// condition transitions.
+#include "controllers/store_plan.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+
+namespace ckpt::controllers {
+namespace {
+
+Json Store() {
+  return Json::parse(R"({"metadata": {"name": "llm", "namespace": "ml", "uid": "u-1"},
+    "spec": {"fileSystem": {"deploymentType": "PERSISTENT_2", "storageCapacityGiB": 2400, "perUnitStorageThroughput": 250,
+                            "subnetId": "subnet-1", "efaEnabled": true, "dataCompressionType": "LZ4",
+                            "backups": {"automaticRetentionDays": 30, "dailyStartTime": "03:00"}, "tags": {"team": "ml"}},
+             "dataRepository": {"bucket": "s3://bkt/", "associations": [
+               {"path": "/data", "prefix": "data/", "import": ["NEW", "CHANGED"]},
+               {"path": "/ckpt", "prefix": "ckpt/", "export": ["NEW"]}]},
+             "volume": {"claimName": "llm-ckpt", "mountOptions": ["flock"]}}})");
+}
+
+Json Fs() {
+  return Json::parse(R"({"FileSystemId": "fs-1", "StorageCapacity": 2400, "DNSName": "fs-1.fsx", "Lifecycle": "AVAILABLE",
+    "LustreConfiguration": {"DeploymentType": "PERSISTENT_2", "PerUnitStorageThroughput": 250, "MountName": "abcd",
+                            "AutomaticBackupRetentionDays": 30, "DailyAutomaticBackupStartTime": "03:00",
+                            "DataCompressionType": "LZ4"}})");
+}
+
+TEST(StorePlanTest, CreateRequestCarriesSpecAndOwnerTag) {
+  Json r = CreateFileSystemRequest(Store());
+  EXPECT_EQ(r["FileSystemType"], "LUSTRE");
+  EXPECT_EQ(r["StorageCapacity"], 2400);
+  EXPECT_EQ(r["SubnetIds"], Json::array({"subnet-1"}));
+  EXPECT_EQ(r["LustreConfiguration"]["EfaEnabled"], true);
+  EXPECT_EQ(r["LustreConfiguration"]["AutomaticBackupRetentionDays"], 30);
+  EXPECT_EQ(r["Tags"][0], Json({{"Key", kOwnerTag}, {"Value", "u-1"}}));
+  EXPECT_EQ(r["Tags"][2], Json({{"Key", "team"}, {"Value", "ml"}}));
+}
+
+TEST(StorePlanTest, FindTaggedIgnoresDeletingAndOthers) {
+  Json mine = {{"FileSystemId", "fs-2"}, {"Lifecycle", "CREATING"}, {"Tags", {{{"Key", kOwnerTag}, {"Value", "u-1"}}}}};
+  Json dying = mine;
+  dying["Lifecycle"] = "DELETING";
+  Json other = {{"FileSystemId", "fs-3"}, {"Tags", {{{"Key", kOwnerTag}, {"Value", "u-9"}}}}};
+  EXPECT_EQ(FindTagged({other, dying, mine}, "u-1")->at("FileSystemId"), "fs-2");
+  EXPECT_FALSE(FindTagged({other, dying}, "u-1").has_value());
+}
+
+struct UpdateCase {
+  const char* name;
+  std::function<void(Json& spec_fs, Json& fs)> change;
+  std::optional<Json> want;
+};
+
+TEST(StorePlanTest, UpdatesOneChangeAtATimeCapacityFirst) {
+  std::vector<UpdateCase> cases = {
+      {"in sync", [](Json&, Json&) {}, std::nullopt},
+      {"capacity grows first",
+       [](Json& s, Json&) {
+         s["storageCapacityGiB"] = 4800;
+         s["backups"]["automaticRetentionDays"] = 7;
+       },
+       Json{{"FileSystemId", "fs-1"}, {"StorageCapacity", 4800}}},
+      {"capacity never shrinks", [](Json& s, Json&) { s["storageCapacityGiB"] = 1200; }, std::nullopt},
+      {"throughput", [](Json& s, Json&) { s["perUnitStorageThroughput"] = 500; },
+       Json{{"FileSystemId", "fs-1"}, {"LustreConfiguration", {{"PerUnitStorageThroughput", 500}}}}},
+      {"backups and compression together",
+       [](Json& s, Json&) {
+         s["backups"] = {{"automaticRetentionDays", 7}, {"dailyStartTime", "05:30"}};
+         s["dataCompressionType"] = "NONE";
+       },
+       Json{{"FileSystemId", "fs-1"}, {"LustreConfiguration", {{"AutomaticBackupRetentionDays", 7},
+                                                               {"DailyAutomaticBackupStartTime", "05:30"},
+                                                               {"DataCompressionType", "NONE"}}}}},
+      {"adopted stores change nothing", [](Json& s, Json&) { s = {{"id", "fs-1"}}; }, std::nullopt},
+  };
+  for (const auto& c : cases) {
+    Json spec_fs = Store()["spec"]["fileSystem"], fs = Fs();
+    c.change(spec_fs, fs);
+    EXPECT_EQ(FileSystemUpdate(spec_fs, fs), c.want) << c.name;
+  }
+}
+
+TEST(StorePlanTest, AssociationsAreCreatedUpdatedAndRemovedByPath) {
+  std::vector<Json> current = {
+      {{"AssociationId", "dra-1"}, {"FileSystemPath", "/data"}, {"Lifecycle", "AVAILABLE"},
+       {"S3", {{"AutoImportPolicy", {{"Events", {"CHANGED", "NEW"}}}}}}},
+      {{"AssociationId", "dra-2"}, {"FileSystemPath", "/old"}, {"Lifecycle", "AVAILABLE"}},
+      {{"AssociationId", "dra-3"}, {"FileSystemPath", "/gone"}, {"Lifecycle", "DELETING"}}};
+  AssociationPlan p = PlanAssociations(Store()["spec"], "fs-1", current);
+  ASSERT_EQ(p.create.size(), 1u);
+  EXPECT_EQ(p.create[0]["FileSystemPath"], "/ckpt");
+  EXPECT_EQ(p.create[0]["DataRepositoryPath"], "s3://bkt/ckpt/");
+  EXPECT_EQ(p.create[0]["S3"]["AutoExportPolicy"]["Events"], Json::array({"NEW"}));
+  EXPECT_TRUE(p.update.empty()) << "event order does not matter";
+  ASSERT_EQ(p.remove.size(), 1u);
+  EXPECT_EQ(p.remove[0]["AssociationId"], "dra-2");
+  EXPECT_EQ(p.remove[0]["DeleteDataInFileSystem"], false) << "files stay in the file system";
+
+  current[0]["S3"]["AutoImportPolicy"]["Events"] = {"NEW"};
+  p = PlanAssociations(Store()["spec"], "fs-1", current);
+  ASSERT_EQ(p.update.size(), 1u);
+  EXPECT_EQ(p.update[0]["AssociationId"], "dra-1");
+}
+
+TEST(StorePlanTest, VolumeIsAPreBoundStaticPair) {
+  Json pv = PersistentVolume(Store(), Fs());
+  EXPECT_EQ(pv["metadata"]["name"], "ckpt-ml-llm");
+  EXPECT_EQ(pv["spec"]["csi"]["volumeHandle"], "fs-1");
+  EXPECT_EQ(pv["spec"]["csi"]["volumeAttributes"]["mountname"], "abcd");
+  EXPECT_EQ(pv["spec"]["persistentVolumeReclaimPolicy"], "Retain");
+  EXPECT_EQ(pv["spec"]["claimRef"]["name"], "llm-ckpt");
+  Json pvc = PersistentVolumeClaim(Store(), Fs());
+  EXPECT_EQ(pvc["spec"]["volumeName"], "ckpt-ml-llm");
+  EXPECT_EQ(pvc["spec"]["storageClassName"], "");
+  EXPECT_EQ(pvc["metadata"]["ownerReferences"][0]["uid"], "u-1");
+  EXPECT_EQ(pvc["metadata"]["ownerReferences"][0]["controller"], true);
+}
+
+TEST(StorePlanTest, ConditionsKeepTransitionTimeUnlessStatusFlips) {
+  Json conds;
+  EXPECT_TRUE(SetCondition(conds, "Ready", false, "Creating", "wait", 1, "t1"));
+  EXPECT_FALSE(SetCondition(conds, "Ready", false, "Creating", "wait", 1, "t2")) << "no change, no write";
+  EXPECT_EQ(conds[0]["lastTransitionTime"], "t1");
+  EXPECT_TRUE(SetCondition(conds, "Ready", false, "Updating", "still waiting", 1, "t3"));
+  EXPECT_EQ(conds[0]["lastTransitionTime"], "t1") << "same status: the transition time stays";
+  EXPECT_TRUE(SetCondition(conds, "Ready", true, "Ready", "ok", 2, "t4"));
+  EXPECT_EQ(conds[0]["lastTransitionTime"], "t4");
+  EXPECT_EQ(conds[0]["observedGeneration"], 2);
+}
+
+}  // namespace
+}  // namespace ckpt::controllers
