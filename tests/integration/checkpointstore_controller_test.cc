@@ -176,6 +176,34 @@ TEST_F(CheckpointStoreControllerTest, AdoptsAnExistingFileSystemById) {
   EXPECT_EQ(emulator_->FileSystemCount(), before) << "adopting creates nothing";
 }
 
+TEST_F(CheckpointStoreControllerTest, FsxRefusalBecomesAConditionAndEventWithoutAHotLoop) {
+  Json missing = Store(kNs, "missing");
+  missing["spec"]["fileSystem"] = {{"id", "fs-0000000000000dead"}};
+  missing["spec"].erase("dataRepository");
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, missing).ok());
+  auto condition = [] {
+    for (const auto& c : Get("missing").value("/status/conditions"_json_pointer, Json::array()))
+      if (c["type"] == "FileSystemReady") return c;
+    return Json::object();
+  };
+  ASSERT_TRUE(Eventually([&] { return condition().value("reason", "") == "FileSystemNotFound"; }, 30s));
+  EXPECT_EQ(condition()["message"], "file system fs-0000000000000dead does not exist in FSx");
+  EXPECT_EQ(Get("missing")["status"]["phase"], "Error");
+  kube::ListOptions o;
+  o.field_selector = "regarding.name=missing";
+  auto events = client_->List(res::Events(), kNs, o);
+  ASSERT_TRUE(events.ok());
+  ASSERT_GE((*events)["items"].size(), 1u);
+  EXPECT_EQ((*events)["items"][0]["reason"], "FileSystemNotFound");
+  EXPECT_EQ((*events)["items"][0]["type"], "Warning");
+  int before = emulator_->CallCounts()["DescribeFileSystems"];
+  std::this_thread::sleep_for(3s);
+  int during = emulator_->CallCounts()["DescribeFileSystems"] - before;
+  EXPECT_LE(during, 8) << "a refused store is retried every refusal_retry (1 s here), not in a hot loop";
+  Delete("missing");
+  EXPECT_TRUE(Eventually([this] { return Gone("missing"); }, 30s));
+}
+
 TEST_F(CheckpointStoreControllerTest, DeletionPoliciesRetainDeleteAndSnapshot) {
   for (const char* policy : {"Retain", "Delete", "Snapshot"}) {
     std::string name = "policy-" + std::string(policy == std::string("Retain") ? "retain" : policy == std::string("Delete") ? "delete" : "snapshot");
