@@ -133,14 +133,28 @@ StatusOr<Json> FsxService::CreateFileSystem(const Json& r) {
                 {"ResourceARN", "arn:aws:fsx:" + region_ + ":" + account_ + ":file-system/" + id},
                 {"Tags", r.value("Tags", Json::array())}, {"LustreConfiguration", lc}};
     StartLocked(res, "CREATING", "AVAILABLE", times_.create);
-    Json desc = res.desc;
-    file_systems_[id] = std::move(res);
-    return Json{{"Id", id}, {"Desc", desc}};
+    return Insert(file_systems_, id, std::move(res));
   }));
   return Json{{"FileSystem", out["Resource"]}};
 }
 
 // NextToken is the base64 of the next index (the model's NextToken pattern is base64).
+Json FsxService::Insert(Table& table, const std::string& id, Resource r) {
+  Json desc = r.desc;
+  table[id] = std::move(r);
+  return Json{{"Id", id}, {"Desc", desc}};
+}
+
+Json FsxService::Matching(const Table& table, const Json& request, const char* ids_field, const char* out_field) {
+  std::vector<Json> items;
+  const Json ids = request.value(ids_field, Json());
+  for (const auto& [id, res] : table) {
+    bool named = ids.is_null() || std::find(ids.begin(), ids.end(), id) != ids.end();
+    if (named && FilterMatches(res.desc, request)) items.push_back(res.desc);
+  }
+  return Page(items, request, out_field);
+}
+
 Json FsxService::Page(const std::vector<Json>& items, const Json& request, const char* field) {
   size_t start = 0;
   if (request.contains("NextToken")) {
@@ -225,21 +239,13 @@ StatusOr<Json> FsxService::CreateAssociation(const Json& r) {
     a.desc["CreationTime"] = EpochSeconds(clock_.Now());
     if (!a.desc.contains("FileSystemPath")) a.desc["FileSystemPath"] = "/";
     StartLocked(a, "CREATING", "AVAILABLE", times_.association);
-    Json desc = a.desc;
-    associations_[id] = std::move(a);
-    return Json{{"Id", id}, {"Desc", desc}};
+    return Insert(associations_, id, std::move(a));
   }));
   return Json{{"Association", out["Resource"]}};
 }
 
 StatusOr<Json> FsxService::DescribeAssociations(const Json& r) {
-  std::vector<Json> items;
-  for (const auto& [id, a] : associations_) {
-    bool wanted = !r.contains("AssociationIds") ||
-                  std::find(r["AssociationIds"].begin(), r["AssociationIds"].end(), id) != r["AssociationIds"].end();
-    if (wanted && FilterMatches(a.desc, r)) items.push_back(a.desc);
-  }
-  return Page(items, r, "Associations");
+  return Matching(associations_, r, "AssociationIds", "Associations");
 }
 
 StatusOr<Json> FsxService::UpdateAssociation(const Json& r) {
@@ -273,20 +279,13 @@ StatusOr<Json> FsxService::CreateBackup(const Json& r) {
               {"CreationTime", EpochSeconds(clock_.Now())}, {"Tags", r.value("Tags", Json::array())},
               {"ResourceARN", "arn:aws:fsx:" + region_ + ":" + account_ + ":backup/" + id}};
     StartLocked(b, "CREATING", "AVAILABLE", times_.backup);
-    Json desc = b.desc;
-    backups_[id] = std::move(b);
-    return Json{{"Id", id}, {"Desc", desc}};
+    return Insert(backups_, id, std::move(b));
   }));
   return Json{{"Backup", out["Resource"]}};
 }
 
 StatusOr<Json> FsxService::DescribeBackups(const Json& r) {
-  std::vector<Json> items;
-  for (const auto& [id, b] : backups_) {
-    bool wanted = !r.contains("BackupIds") || std::find(r["BackupIds"].begin(), r["BackupIds"].end(), id) != r["BackupIds"].end();
-    if (wanted && FilterMatches(b.desc, r)) items.push_back(b.desc);
-  }
-  return Page(items, r, "Backups");
+  return Matching(backups_, r, "BackupIds", "Backups");
 }
 
 StatusOr<Json> FsxService::CreateTask(const Json& r) {
@@ -300,18 +299,13 @@ StatusOr<Json> FsxService::CreateTask(const Json& r) {
     t.desc["TaskId"] = id;
     t.desc["CreationTime"] = EpochSeconds(clock_.Now());
     StartLocked(t, "EXECUTING", "SUCCEEDED", times_.task);
-    Json desc = t.desc;
-    tasks_[id] = std::move(t);
-    return Json{{"Id", id}, {"Desc", desc}};
+    return Insert(tasks_, id, std::move(t));
   }));
   return Json{{"DataRepositoryTask", out["Resource"]}};
 }
 
 StatusOr<Json> FsxService::DescribeTasks(const Json& r) {
-  std::vector<Json> items;
-  for (const auto& [id, t] : tasks_)
-    if (FilterMatches(t.desc, r)) items.push_back(t.desc);
-  return Page(items, r, "DataRepositoryTasks");
+  return Matching(tasks_, r, "TaskIds", "DataRepositoryTasks");
 }
 
 Json* FsxService::FindByArnLocked(const std::string& arn) {

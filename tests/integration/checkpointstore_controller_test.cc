@@ -6,6 +6,8 @@
 // deleted; each deletion policy; a running TrainRun blocks deletion; 30% throttling converges.
 #include <gtest/gtest.h>
 
+#include "fakes/static_credentials.h"
+
 #include <thread>
 
 #include "ckpt/controllers/checkpoint_store.h"
@@ -26,13 +28,7 @@ using testing::Eventually;
 namespace res = kube::resources;
 using namespace std::chrono_literals;
 
-class StaticCredentials : public aws::CredentialsProvider {
- public:
-  StatusOr<aws::Credentials> Get() override {
-    return aws::Credentials{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "", std::nullopt};
-  }
-  std::string source() const override { return "static"; }
-};
+using testing::StaticCredentials;
 
 constexpr char kNs[] = "stores";
 

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "fakes/static_credentials.h"
+
 #include <filesystem>
 #include <iostream>
 #include <thread>
@@ -21,11 +23,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class StaticCredentials : public CredentialsProvider {
- public:
-  StatusOr<Credentials> Get() override { return Credentials{"AKIDEXAMPLE", "secret", "", std::nullopt}; }
-  std::string source() const override { return "static"; }
-};
+using testing::StaticCredentials;
 
 std::string MotoServerPath() {
   const char* env = std::getenv("CKPT_MOTO_SERVER");

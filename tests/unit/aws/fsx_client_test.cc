@@ -4,6 +4,8 @@
 // standard retry mode giving up at its limit under throttling.
 #include <gtest/gtest.h>
 
+#include "fakes/static_credentials.h"
+
 #include <mutex>
 #include <thread>
 
@@ -15,15 +17,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class StaticCredentials : public CredentialsProvider {
- public:
-  explicit StaticCredentials(Credentials c) : c_(std::move(c)) {}
-  StatusOr<Credentials> Get() override { return c_; }
-  std::string source() const override { return "static"; }
-
- private:
-  Credentials c_;
-};
+using testing::StaticCredentials;
 
 Json Persistent2(int capacity = 2400) {
   return {{"ClientRequestToken", "uid-1-gen-1"}, {"FileSystemType", "LUSTRE"}, {"StorageCapacity", capacity},
@@ -63,7 +57,7 @@ class FsxClientTest : public ::testing::Test {
     return {};
   }
 
-  StaticCredentials good_{{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "", std::nullopt}};
+  StaticCredentials good_;
   std::unique_ptr<emulator::FsxEmulator> emulator_;
   FsxClientPtr client_;
 };
