@@ -1,0 +1,97 @@
+// TrainRun planning (see trainrun_plan.h).
+#include "controllers/trainrun_plan.h"
+
+#include "ckpt/common/encoding.h"
+
+namespace ckpt::controllers {
+namespace {
+
+Json OwnerRef(const Json& trainrun) {
+  return Json::array({{{"apiVersion", "trainops.io/v1alpha1"}, {"kind", "TrainRun"},
+                       {"name", trainrun["metadata"].value("name", "")}, {"uid", trainrun["metadata"].value("uid", "")},
+                       {"controller", true}, {"blockOwnerDeletion", true}}});
+}
+
+// Replaces the entry with the same "name" in `list`, or appends `item`.
+void Upsert(Json& list, const Json& item) {
+  if (!list.is_array()) list = Json::array();
+  for (auto& e : list)
+    if (e.value("name", "") == item.value("name", "")) {
+      e = item;
+      return;
+    }
+  list.push_back(item);
+}
+
+bool IsTrainerJob(const Json& rj) {
+  return rj.value("/template/metadata/labels"_json_pointer, Json::object()).value(kAncestorLabel, "") == "trainer" ||
+         rj.value("name", "") == kTrainerContainer;
+}
+
+// Adds the store mount, /dev/shm, CHECKPOINT_DIR and placement to one pod template spec.
+void Customize(Json& pod, const Json& trainrun, const std::string& claim) {
+  const Json& spec = trainrun["spec"];
+  std::string mount = spec.value("/checkpoints/mountPath"_json_pointer, std::string("/checkpoints"));
+  Upsert(pod["volumes"], {{"name", "checkpoints"}, {"persistentVolumeClaim", {{"claimName", claim}}}});
+  bool shm = spec.contains("sharedMemory");
+  if (shm) Upsert(pod["volumes"], {{"name", "dshm"}, {"emptyDir", {{"medium", "Memory"}, {"sizeLimit", spec["sharedMemory"]}}}});
+  for (auto& c : pod["containers"]) {
+    if (c.value("name", "") != kTrainerContainer) continue;
+    Upsert(c["volumeMounts"], {{"name", "checkpoints"}, {"mountPath", mount}});
+    if (shm) Upsert(c["volumeMounts"], {{"name", "dshm"}, {"mountPath", "/dev/shm"}});
+    Upsert(c["env"], {{"name", "CHECKPOINT_DIR"}, {"value", CheckpointDir(trainrun)}});
+  }
+  const Json placement = spec.value("placement", Json::object());
+  const Json selector = placement.value("nodeSelector", Json::object());  // items() must not outlive it
+  for (const auto& [k, v] : selector.items()) pod["nodeSelector"][k] = v;
+  if (placement.contains("zone")) pod["nodeSelector"]["topology.kubernetes.io/zone"] = placement["zone"];
+}
+
+}  // namespace
+
+std::string CheckpointDir(const Json& trainrun) {
+  const Json& spec = trainrun["spec"];
+  std::string mount = spec.value("/checkpoints/mountPath"_json_pointer, std::string("/checkpoints"));
+  std::string sub = spec.value("/checkpoints/subPath"_json_pointer,
+                               "runs/" + trainrun["metadata"].value("name", std::string()));
+  while (!mount.empty() && mount.back() == '/') mount.pop_back();
+  return mount + "/" + sub;
+}
+
+std::string DerivedRuntimeName(const Json& trainrun) {
+  std::string name = trainrun["metadata"].value("name", "") + "-runtime";
+  if (name.size() <= 63) return name;
+  return name.substr(0, 50) + "-" + HexEncode(Sha256(name)).substr(0, 12);
+}
+
+Json DeriveTrainingRuntime(const Json& source, const Json& trainrun, const std::string& claim) {
+  Json spec = source.value("spec", Json::object());
+  Json& jobset = spec["template"]["spec"];
+  jobset["failurePolicy"]["maxRestarts"] = trainrun.value("/spec/resilience/maxRestarts"_json_pointer, 0);
+  for (auto& rj : jobset["replicatedJobs"])
+    if (IsTrainerJob(rj)) Customize(rj["template"]["spec"]["template"]["spec"], trainrun, claim);
+  Json labels = source.value("/metadata/labels"_json_pointer, Json::object());
+  labels["trainops.io/trainrun"] = trainrun["metadata"].value("name", "");
+  return {{"apiVersion", "trainer.kubeflow.org/v1alpha1"}, {"kind", "TrainingRuntime"},
+          {"metadata", {{"name", DerivedRuntimeName(trainrun)}, {"namespace", trainrun["metadata"].value("namespace", "")},
+                        {"labels", labels}, {"ownerReferences", OwnerRef(trainrun)},
+                        {"annotations", {{"trainops.io/derived-from", source.value("kind", "") + "/" +
+                                                                              source["metadata"].value("name", "")}}}}},
+          {"spec", spec}};
+}
+
+Json BuildTrainJob(const Json& trainrun) {
+  const Json& t = trainrun["spec"]["trainer"];
+  Json trainer = {{"image", t["image"]}};
+  for (const char* k : {"command", "args", "env", "numNodes", "numProcPerNode", "resourcesPerNode"})
+    if (t.contains(k)) trainer[k] = t[k];
+  return {{"apiVersion", "trainer.kubeflow.org/v1alpha1"}, {"kind", "TrainJob"},
+          {"metadata", {{"name", trainrun["metadata"].value("name", "")}, {"namespace", trainrun["metadata"].value("namespace", "")},
+                        {"labels", {{"trainops.io/trainrun", trainrun["metadata"].value("name", "")}}},
+                        {"ownerReferences", OwnerRef(trainrun)}}},
+          {"spec", {{"runtimeRef", {{"apiGroup", "trainer.kubeflow.org"}, {"kind", "TrainingRuntime"},
+                                    {"name", DerivedRuntimeName(trainrun)}}},
+                    {"trainer", trainer}}}};
+}
+
+}  // namespace ckpt::controllers

@@ -1,0 +1,51 @@
+// The TrainRun controller's derived TrainingRuntime and TrainJob, built from the upstream
+// torch-distributed ClusterTrainingRuntime as installed, are accepted by the real API server
+// under the upstream Trainer CRD schema (run once with v2.1.0 and once with v2.3.0), and the
+// stored objects still carry the mount, /dev/shm, node selector, CHECKPOINT_DIR and maxRestarts.
+#include <gtest/gtest.h>
+
+#include "controllers/trainrun_plan.h"
+#include "integration/envtest.h"
+
+namespace ckpt {
+namespace {
+
+using kube::Json;
+namespace res = kube::resources;
+
+TEST(TrainRunShapesTest, DerivedRuntimeAndTrainJobPassUpstreamValidation) {
+  auto client = testing::Envtest().NewClient();
+  auto source = client->Get(res::ClusterTrainingRuntimes(), "", "torch-distributed");
+  ASSERT_TRUE(source.ok()) << source.status().ToString();
+  Json run = Json::parse(R"({"apiVersion": "trainops.io/v1alpha1", "kind": "TrainRun",
+    "metadata": {"name": "llama", "namespace": "default"},
+    "spec": {"checkpointStore": "llm-ckpt", "runtimeRef": {"name": "torch-distributed"},
+             "resilience": {"maxRestarts": 10}, "sharedMemory": "64Gi",
+             "placement": {"nodeSelector": {"node.kubernetes.io/instance-type": "p5.48xlarge"}, "zone": "us-east-1a"},
+             "trainer": {"image": "my/train:1", "command": ["torchrun", "train.py"], "numNodes": 2, "numProcPerNode": 8,
+                         "env": [{"name": "EPOCHS", "value": "3"}],
+                         "resourcesPerNode": {"limits": {"nvidia.com/gpu": 8}}}}})");
+  auto created = client->Create(res::TrainRuns(), "default", run);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+
+  Json rt = controllers::DeriveTrainingRuntime(*source, *created, "llm-ckpt");
+  auto stored_rt = client->Create(res::TrainingRuntimes(), "default", rt);
+  ASSERT_TRUE(stored_rt.ok()) << testing::Envtest().trainer_version() << ": " << stored_rt.status().ToString();
+  const Json& js = (*stored_rt)["spec"]["template"]["spec"];
+  EXPECT_EQ(js["failurePolicy"]["maxRestarts"], 10);
+  const Json& pod = js["replicatedJobs"][0]["template"]["spec"]["template"]["spec"];
+  EXPECT_EQ(pod["volumes"][0]["persistentVolumeClaim"]["claimName"], "llm-ckpt");
+  EXPECT_EQ(pod["volumes"][1]["emptyDir"]["medium"], "Memory");
+  EXPECT_EQ(pod["nodeSelector"]["topology.kubernetes.io/zone"], "us-east-1a");
+  EXPECT_EQ(pod["containers"][0]["env"][0]["value"], "/checkpoints/runs/llama");
+
+  auto job = client->Create(res::TrainJobs(), "default", controllers::BuildTrainJob(*created));
+  ASSERT_TRUE(job.ok()) << testing::Envtest().trainer_version() << ": " << job.status().ToString();
+  EXPECT_EQ((*job)["spec"]["runtimeRef"]["name"], "llama-runtime");
+  EXPECT_EQ((*job)["spec"]["trainer"]["numNodes"], 2);
+}
+
+}  // namespace
+}  // namespace ckpt
+
+CKPT_ENVTEST_MAIN();
