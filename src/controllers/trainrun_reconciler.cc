@@ -1,0 +1,164 @@
+// TrainRun reconcile loop (see include/ckpt/controllers/trainrun.h).
+#include "ckpt/controllers/trainrun.h"
+
+#include "controllers/store_plan.h"
+#include "controllers/trainrun_plan.h"
+
+namespace ckpt::controllers {
+
+using kube::Json;
+using runtime::Action;
+namespace res = kube::resources;
+
+struct TrainRunReconciler::Ctx {
+  Json run, status, trainjob;
+  const Json original;
+  std::string ns, name, now;
+  int64_t generation;
+  Ctx(Json r, std::string t)
+      : run(std::move(r)), status(run.value("status", Json::object())), original(status), now(std::move(t)) {
+    ns = run["metadata"].value("namespace", "");
+    name = run["metadata"].value("name", "");
+    generation = run["metadata"].value("generation", 0);
+  }
+  void Condition(const std::string& type, bool ok, const std::string& reason, const std::string& message) {
+    SetCondition(status["conditions"], type, ok, reason, message, generation, now);
+  }
+};
+
+std::vector<std::string> TrainRunRuntimeKey(const Json& tr) {
+  return {tr.value("/spec/runtimeRef/kind"_json_pointer, std::string("ClusterTrainingRuntime")) + "/" +
+          tr.value("/spec/runtimeRef/name"_json_pointer, std::string())};
+}
+
+TrainRunReconciler::TrainRunReconciler(kube::KubeClient& client, kube::Store trainruns, kube::Store stores,
+                                       runtime::EventRecorder& events, Clock& clock, std::chrono::milliseconds poll)
+    : client_(client), trainruns_(std::move(trainruns)), stores_(std::move(stores)), events_(events), clock_(clock), poll_(poll) {}
+
+StatusOr<Json> TrainRunReconciler::SourceRuntime(const Json& tr) {
+  std::string kind = tr.value("/spec/runtimeRef/kind"_json_pointer, std::string("ClusterTrainingRuntime"));
+  std::string name = tr.value("/spec/runtimeRef/name"_json_pointer, std::string());
+  if (kind == "TrainingRuntime") return client_.Get(res::TrainingRuntimes(), tr["metadata"].value("namespace", ""), name);
+  return client_.Get(res::ClusterTrainingRuntimes(), "", name);
+}
+
+StatusOr<Action> TrainRunReconciler::Reconcile(const std::string& key) {
+  kube::ObjectPtr obj = trainruns_.Get(key);
+  if (!obj || (*obj)["metadata"].contains("deletionTimestamp")) return Action::AwaitChange();  // owner refs clean up
+  Ctx c(*obj, FormatRfc3339(clock_.Now()));
+  std::string store_name = c.run["spec"].value("checkpointStore", "");
+  kube::ObjectPtr store = stores_.Get(kube::KeyOf(c.ns, store_name));
+  std::string store_phase = store ? store->value("/status/phase"_json_pointer, std::string()) : "";
+  c.status["maxRestarts"] = c.run.value("/spec/resilience/maxRestarts"_json_pointer, 0);
+  c.status["checkpointDir"] = CheckpointDir(c.run);
+  if (store_phase != "Ready") {
+    c.Condition("StoreReady", false, store ? "StoreNotReady" : "StoreNotFound",
+                store ? "CheckpointStore " + store_name + " is " + (store_phase.empty() ? "not ready" : store_phase)
+                      : "CheckpointStore " + store_name + " does not exist");
+    if (!c.status.contains("trainJobName")) c.status["phase"] = "WaitingForStore";
+    RETURN_IF_ERROR(WriteStatus(c));
+    return Action::AwaitChange();  // the store's changes wake us (index by store)
+  }
+  c.Condition("StoreReady", true, "StoreReady", "CheckpointStore " + store_name + " is ready");
+  auto source = SourceRuntime(c.run);
+  if (!source.ok()) {
+    c.Condition("RuntimeReady", false, source.status().IsNotFound() ? "RuntimeNotFound" : "RuntimeError",
+                source.status().message());
+    RETURN_IF_ERROR(WriteStatus(c));
+    if (source.status().IsNotFound()) return Action::AwaitChange();  // the runtime's creation wakes us
+    return source.status();
+  }
+  Json derived = DeriveTrainingRuntime(*source, c.run, (*store)["spec"]["volume"].value("claimName", ""));
+  RETURN_IF_ERROR(ApplyRuntime(c, derived));
+  c.status["runtimeName"] = DerivedRuntimeName(c.run);
+  c.Condition("RuntimeReady", true, "Derived", "TrainingRuntime " + DerivedRuntimeName(c.run) + " derived from " +
+                                                   TrainRunRuntimeKey(c.run)[0]);
+  RETURN_IF_ERROR(EnsureTrainJob(c));
+  RETURN_IF_ERROR(Mirror(c));
+  RETURN_IF_ERROR(WriteStatus(c));
+  std::string phase = c.status.value("phase", "");
+  if (phase == "Succeeded" || phase == "Failed") return Action::AwaitChange();
+  return Action::RequeueAfter(poll_);
+}
+
+// Server-side-applies the derived runtime. JobSet's schema makes failurePolicy immutable, so a
+// changed maxRestarts replaces the runtime under the same name (the TrainJob's reference holds;
+// JobSets created from now on get the new policy).
+Status TrainRunReconciler::ApplyRuntime(Ctx& c, const Json& derived) {
+  const std::string name = DerivedRuntimeName(c.run);
+  kube::PatchOptions apply{kube::PatchType::kApply, "ckpt-operator", true, ""};
+  Status s = client_.Patch(res::TrainingRuntimes(), c.ns, name, apply, derived.dump()).status();
+  if (!s.IsInvalid() || s.message().find("immutable") == std::string::npos) return s;
+  Status del = client_.Delete(res::TrainingRuntimes(), c.ns, name);
+  if (!del.ok() && !del.IsNotFound()) return del;
+  RETURN_IF_ERROR(client_.Create(res::TrainingRuntimes(), c.ns, derived).status());
+  events_.Event(c.run, "Normal", "ReplacedRuntime", "Update",
+                "replaced TrainingRuntime " + name + " (its JobSet failurePolicy is immutable): maxRestarts " +
+                    std::to_string(c.run.value("/spec/resilience/maxRestarts"_json_pointer, 0)));
+  return Status::Ok();
+}
+
+Status TrainRunReconciler::EnsureTrainJob(Ctx& c) {
+  Json want = BuildTrainJob(c.run);
+  auto have = client_.Get(res::TrainJobs(), c.ns, c.name);
+  if (have.status().IsNotFound()) {
+    auto created = client_.Create(res::TrainJobs(), c.ns, want);
+    if (!created.ok()) {
+      c.Condition("SpecAccepted", false, "TrainJobRejected", created.status().message());
+      events_.Event(c.run, "Warning", "TrainJobRejected", "Create", created.status().message());
+      return created.status().IsInvalid() ? Status::Ok() : created.status();
+    }
+    events_.Event(c.run, "Normal", "CreatedTrainJob", "Create", "created TrainJob " + c.name);
+    have = created;
+  }
+  if (!have.ok()) return have.status();
+  c.status["trainJobName"] = c.name;
+  // The TrainJob's trainer and runtimeRef cannot change in place (immutable upstream).
+  if ((*have)["spec"].value("trainer", Json::object()) != want["spec"]["trainer"]) {
+    c.Condition("SpecAccepted", false, "TrainerImmutable",
+                "spec.trainer changed after the TrainJob was created; the running job keeps its trainer. "
+                "Create a new TrainRun to run a different trainer.");
+  } else {
+    c.Condition("SpecAccepted", true, "Accepted", "the TrainJob matches the TrainRun");
+  }
+  c.trainjob = std::move(have).value();
+  return Status::Ok();
+}
+
+// Restarts from the JobSet (same name as the TrainJob, when a Trainer controller created it);
+// the outcome from the TrainJob's Complete/Failed conditions.
+Status TrainRunReconciler::Mirror(Ctx& c) {
+  const Json& job = c.trainjob;
+  int restarts = 0;
+  auto jobset = client_.Get(res::JobSets(), c.ns, c.name);
+  if (jobset.ok()) restarts = jobset->value("/status/restarts"_json_pointer, 0);
+  else if (!jobset.status().IsNotFound()) return jobset.status();
+  int before = c.status.value("restarts", 0);
+  c.status["restarts"] = restarts;
+  std::string outcome;
+  for (const auto& cond : job.value("/status/conditions"_json_pointer, Json::array()))
+    if (cond.value("status", "") == "True" && (cond.value("type", "") == "Complete" || cond.value("type", "") == "Failed"))
+      outcome = cond.value("type", "");
+  std::string phase = outcome == "Complete" ? "Succeeded" : outcome == "Failed" ? "Failed"
+                      : restarts > before   ? "Restarting"
+                                            : "Running";
+  if (restarts > before)
+    events_.Event(c.run, "Warning", "Restarted", "Restart",
+                  "restart " + std::to_string(restarts) + " of " + std::to_string(c.status.value("maxRestarts", 0)) +
+                      "; training resumes from " + c.status.value("checkpointDir", ""));
+  if (phase != c.status.value("phase", "") && (phase == "Succeeded" || phase == "Failed"))
+    events_.Event(c.run, phase == "Succeeded" ? "Normal" : "Warning", phase, "Complete",
+                  "TrainJob " + c.name + " " + (phase == "Succeeded" ? "succeeded" : "failed") + " after " +
+                      std::to_string(restarts) + " restarts");
+  c.status["phase"] = phase;
+  return Status::Ok();
+}
+
+Status TrainRunReconciler::WriteStatus(Ctx& c) {
+  c.status["observedGeneration"] = c.generation;
+  if (c.status == c.original) return Status::Ok();
+  return client_.Patch(res::TrainRuns(), c.ns, c.name, {kube::PatchType::kMerge, "", false, "status"},
+                       Json{{"status", c.status}}.dump()).status();
+}
+
+}  // namespace ckpt::controllers
