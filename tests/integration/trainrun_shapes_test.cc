@@ -4,6 +4,8 @@
 // stored objects still carry the mount, /dev/shm, node selector, CHECKPOINT_DIR and maxRestarts.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "controllers/trainrun_plan.h"
 #include "integration/envtest.h"
 
@@ -43,6 +45,26 @@ TEST(TrainRunShapesTest, DerivedRuntimeAndTrainJobPassUpstreamValidation) {
   ASSERT_TRUE(job.ok()) << testing::Envtest().trainer_version() << ": " << job.status().ToString();
   EXPECT_EQ((*job)["spec"]["runtimeRef"]["name"], "llama-runtime");
   EXPECT_EQ((*job)["spec"]["trainer"]["numNodes"], 2);
+}
+
+TEST(TrainRunShapesTest, CrdRejectsBadInputWithClearMessages) {
+  auto client = testing::Envtest().NewClient();
+  auto attempt = [&](const std::function<void(Json&)>& mutate) {
+    Json run = Json::parse(R"({"apiVersion": "trainops.io/v1alpha1", "kind": "TrainRun",
+      "metadata": {"name": "bad", "namespace": "default"},
+      "spec": {"checkpointStore": "s", "runtimeRef": {"name": "torch-distributed"}, "trainer": {"image": "i"}}})");
+    mutate(run["spec"]);
+    return client->Create(res::TrainRuns(), "default", run).status();
+  };
+  Status s = attempt([](Json& spec) { spec["resilience"] = {{"maxRestarts", -1}}; });
+  EXPECT_NE(s.message().find("spec.resilience.maxRestarts in body should be greater than or equal to 0"), std::string::npos) << s.ToString();
+  s = attempt([](Json& spec) { spec["trainer"].erase("image"); });
+  EXPECT_NE(s.message().find("spec.trainer.image: Required value"), std::string::npos) << s.ToString();
+  s = attempt([](Json& spec) { spec["runtimeRef"]["kind"] = "JobSetRuntime"; });
+  EXPECT_NE(s.message().find("supported values: \"ClusterTrainingRuntime\", \"TrainingRuntime\""), std::string::npos)
+      << s.ToString();
+  s = attempt([](Json& spec) { spec.erase("checkpointStore"); });
+  EXPECT_NE(s.message().find("spec.checkpointStore: Required value"), std::string::npos) << s.ToString();
 }
 
 }  // namespace
