@@ -48,6 +48,18 @@ StatusOr<ModelValidator> ModelValidator::Load(const std::string& path) {
   ModelValidator v;
   v.model_ = Json::parse(in, nullptr, false);
   if (v.model_.is_discarded() || !v.model_.contains("shapes")) return InvalidArgument("not a service model: " + path);
+  auto patterns = std::make_shared<std::map<std::string, std::optional<std::regex>>>();
+  for (const auto& [name, shape] : v.model_["shapes"].items()) {
+    if (!shape.contains("pattern")) continue;
+    std::string p = shape["pattern"];
+    if (patterns->count(p)) continue;
+    try {
+      (*patterns)[p] = std::regex(EcmaPattern(p));
+    } catch (const std::regex_error&) {
+      (*patterns)[p] = std::nullopt;
+    }
+  }
+  v.patterns_ = std::move(patterns);
   return v;
 }
 
@@ -116,12 +128,9 @@ void ModelValidator::CheckScalar(const Json& shape, const Json& value, const std
     if (shape.contains("max") && s.size() > shape["max"].get<size_t>())
       out.push_back(Violation(value, path, "Member must have length less than or equal to " + shape["max"].dump()));
     if (shape.contains("pattern")) {
-      try {
-        if (!std::regex_search(s, std::regex(EcmaPattern(shape["pattern"].get<std::string>()))))
-          out.push_back(Violation(value, path, "Member must satisfy regular expression pattern: " + shape["pattern"].get<std::string>()));
-      } catch (const std::regex_error&) {
-        // A pattern std::regex cannot compile (\u escapes): the length checks still apply.
-      }
+      auto it = patterns_->find(shape["pattern"].get<std::string>());
+      if (it != patterns_->end() && it->second && !std::regex_search(s, *it->second))
+        out.push_back(Violation(value, path, "Member must satisfy regular expression pattern: " + shape["pattern"].get<std::string>()));
     }
   } else if (type == "integer" || type == "long") {
     if (!value.is_number_integer()) return out.push_back(Violation(value, path, "Member must be an integer"));

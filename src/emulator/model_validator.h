@@ -4,6 +4,10 @@
 // failed to satisfy constraint: Member must not be null; ...".
 #pragma once
 
+#include <map>
+#include <memory>
+#include <optional>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -33,6 +37,10 @@ class ModelValidator {
   void CheckScalar(const Json& shape, const Json& value, const std::string& path, std::vector<std::string>& out) const;
 
   Json model_;
+  // Every shape pattern, compiled once at Load on the caller's stack: std::regex compiles
+  // recursively and would overflow a server worker thread's small stack on long patterns.
+  // nullopt: a pattern std::regex cannot compile (only the length checks apply).
+  std::shared_ptr<const std::map<std::string, std::optional<std::regex>>> patterns_;
 };
 
 }  // namespace ckpt::emulator
