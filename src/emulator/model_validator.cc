@@ -35,6 +35,22 @@ std::string EcmaPattern(std::string p) {
   return p;
 }
 
+// True when `p` has a bounded repeat like {1,4096}: std::regex expands it into thousands of
+// states and recurses per character when matching. Such patterns restate the shape's min/max
+// length, which the validator checks anyway, so they are left to those checks.
+bool HasLargeRepeat(const std::string& p) {
+  for (size_t i = p.find('{'); i != std::string::npos; i = p.find('{', i + 1)) {
+    size_t end = p.find('}', i);
+    if (end == std::string::npos) return false;
+    std::string inner = p.substr(i + 1, end - i - 1);
+    size_t comma = inner.rfind(',');
+    std::string bound = comma == std::string::npos ? inner : inner.substr(comma + 1);
+    if (!bound.empty() && bound.find_first_not_of("0123456789") == std::string::npos && std::stoul(bound) > 256)
+      return true;
+  }
+  return false;
+}
+
 std::string Violation(const Json& v, const std::string& path, const std::string& constraint) {
   return "Value " + (v.is_null() ? std::string("null") : "'" + Value(v) + "'") + " at '" + path +
          "' failed to satisfy constraint: " + constraint;
@@ -53,6 +69,10 @@ StatusOr<ModelValidator> ModelValidator::Load(const std::string& path) {
     if (!shape.contains("pattern")) continue;
     std::string p = shape["pattern"];
     if (patterns->count(p)) continue;
+    if (HasLargeRepeat(p)) {
+      (*patterns)[p] = std::nullopt;
+      continue;
+    }
     try {
       (*patterns)[p] = std::regex(EcmaPattern(p));
     } catch (const std::regex_error&) {

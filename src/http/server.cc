@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <future>
 #include <thread>
 
 #include <algorithm>
@@ -58,7 +59,10 @@ std::string_view ServerRequest::Header(std::string_view lower_name) const {
 
 int HttpServer::Dispatch(mg_connection* conn, void* self_ptr) {
   auto* self = static_cast<HttpServer*>(self_ptr);
-  HttpResponse resp = self->handler_(ReadRequest(conn));
+  ServerRequest request = ReadRequest(conn);
+  // civetweb's worker threads have a small stack fixed when the library was built; handlers parse
+  // JSON and match regular expressions, so each runs on a thread with the default stack.
+  HttpResponse resp = std::async(std::launch::async, [&] { return self->handler_(request); }).get();
   std::string head = "HTTP/1.1 " + std::to_string(resp.status) + " " + Reason(resp.status) + "\r\n";
   bool has_type = false;
   for (const auto& [k, v] : resp.headers) {
