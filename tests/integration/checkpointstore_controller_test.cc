@@ -68,10 +68,6 @@ struct Operator {
     manager.AddController(&controller);
     thread = std::jthread([this](std::stop_token stop) { manager.Run(stop); });
   }
-  ~Operator() {
-    thread.request_stop();
-    thread.join();
-  }
   runtime::Metrics metrics;
   controllers::FsxSnapshot snapshot;
   runtime::KubeEventRecorder events;
@@ -79,7 +75,7 @@ struct Operator {
   controllers::CheckpointStoreReconciler reconciler;
   runtime::Controller controller;
   runtime::Manager manager;
-  std::jthread thread;
+  std::jthread thread;  // last member: stops (request_stop + join) before the rest is destroyed
 };
 
 class CheckpointStoreControllerTest : public ::testing::Test {

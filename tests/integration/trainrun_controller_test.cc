@@ -48,17 +48,13 @@ struct TrainRunOperator {
     manager.AddController(&controller);
     thread = std::jthread([this](std::stop_token stop) { manager.Run(stop); });
   }
-  ~TrainRunOperator() {
-    thread.request_stop();
-    thread.join();
-  }
   runtime::Metrics metrics;
   runtime::KubeEventRecorder events;
   kube::Informer trainruns, stores, jobs;
   controllers::TrainRunReconciler reconciler;
   runtime::Controller controller;
   runtime::Manager manager;
-  std::jthread thread;
+  std::jthread thread;  // last member: stops (request_stop + join) before the rest is destroyed
 };
 
 Json TrainRun(const std::string& name, const std::string& store) {
