@@ -33,6 +33,7 @@ struct TrainRunOperator {
                     {controllers::kTrainRunsByRuntime, controllers::TrainRunRuntimeKey}}}),
         stores(client, {res::CheckpointStores(), "default"}, SystemClock()),
         jobs(client, {res::TrainJobs(), "default"}, SystemClock()),
+        runtimes(client, {res::ClusterTrainingRuntimes(), ""}, SystemClock()),
         reconciler(client, trainruns.store(), stores.store(), events, SystemClock(), 300ms),
         controller({"trainrun", 2}, reconciler, SystemClock(), &metrics),
         manager({"0", std::nullopt}, client, SystemClock(), metrics) {
@@ -44,13 +45,19 @@ struct TrainRunOperator {
       for (const auto& tr : runs.ByIndex(controllers::kTrainRunsByStore, kube::KeyOf(store))) keys.push_back(kube::KeyOf(*tr));
       return keys;
     }));
-    for (auto* i : {&trainruns, &stores, &jobs}) manager.AddInformer(i);
+    runtimes.AddHandler(runtime::EnqueueMapped(controller.queue(), [runs](const Json& rt) {
+      std::vector<std::string> keys;
+      for (const auto& tr : runs.ByIndex(controllers::kTrainRunsByRuntime, "ClusterTrainingRuntime/" + rt["metadata"].value("name", "")))
+        keys.push_back(kube::KeyOf(*tr));
+      return keys;
+    }));
+    for (auto* i : {&trainruns, &stores, &jobs, &runtimes}) manager.AddInformer(i);
     manager.AddController(&controller);
     thread = std::jthread([this](std::stop_token stop) { manager.Run(stop); });
   }
   runtime::Metrics metrics;
   runtime::KubeEventRecorder events;
-  kube::Informer trainruns, stores, jobs;
+  kube::Informer trainruns, stores, jobs, runtimes;
   controllers::TrainRunReconciler reconciler;
   runtime::Controller controller;
   runtime::Manager manager;
@@ -151,6 +158,35 @@ TEST_F(TrainRunControllerTest, MaxRestartsEditsReachTheRuntimeAndTrainerChangesA
     return false;
   }));
   EXPECT_EQ((*client_->Get(res::TrainJobs(), "default", "edit"))["spec"]["trainer"]["image"], "my/train:1");
+}
+
+TEST_F(TrainRunControllerTest, FailedTrainJobEndsTheRunAsFailed) {
+  ReadyStore("fail-store");
+  ASSERT_TRUE(client_->Create(res::TrainRuns(), "default", TrainRun("doomed", "fail-store")).ok());
+  ASSERT_TRUE(Eventually([] { return Phase("doomed") == "Running"; }));
+  Json job = *client_->Get(res::TrainJobs(), "default", "doomed");  // stands in for Trainer
+  job["status"] = {{"conditions", {{{"type", "Failed"}, {"status", "True"}, {"reason", "JobSetFailed"},
+                                    {"message", "maxRestarts exceeded"}, {"lastTransitionTime", "2026-11-22T00:00:00Z"}}}}};
+  ASSERT_TRUE(client_->Update(res::TrainJobs(), job, "status").ok());
+  ASSERT_TRUE(Eventually([] { return Phase("doomed") == "Failed"; }));
+  kube::ListOptions o;
+  o.field_selector = "regarding.name=doomed,reason=Failed";
+  EXPECT_TRUE(Eventually([&] { return client_->List(res::Events(), "default", o)->at("items").size() == 1; }));
+}
+
+TEST_F(TrainRunControllerTest, SourceRuntimeChangesReachTheDerivedRuntime) {
+  ReadyStore("src-store");
+  ASSERT_TRUE(client_->Create(res::TrainRuns(), "default", TrainRun("follow", "src-store")).ok());
+  ASSERT_TRUE(Eventually([] { return Phase("follow") == "Running"; }));
+  Json src = *client_->Get(res::ClusterTrainingRuntimes(), "", "torch-distributed");
+  src["spec"]["template"]["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["spec"]["containers"][0]["image"] =
+      "pytorch/pytorch:patched";
+  ASSERT_TRUE(client_->Update(res::ClusterTrainingRuntimes(), src).ok());
+  EXPECT_TRUE(Eventually([] {
+    auto rt = client_->Get(res::TrainingRuntimes(), "default", "follow-runtime");
+    return rt.ok() && (*rt)["spec"]["template"]["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["spec"]
+                          ["containers"][0]["image"] == "pytorch/pytorch:patched";
+  }, 20s)) << "the derived runtime follows the source runtime";
 }
 
 TEST_F(TrainRunControllerTest, DeletingTheRunRemovesOwnedObjectsOnly) {
