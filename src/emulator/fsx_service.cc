@@ -173,8 +173,7 @@ StatusOr<Json> FsxService::DescribeFileSystems(const Json& r) {
   std::vector<Json> items;
   if (r.contains("FileSystemIds")) {
     for (const auto& id : r["FileSystemIds"]) {
-      auto it = file_systems_.find(id);
-      if (it == file_systems_.end()) return FsxError("FileSystemNotFound", "File system '" + id.get<std::string>() + "' does not exist.");
+      ASSIGN_OR_RETURN(auto it, FileSystemLocked(id.get<std::string>()));
       items.push_back(it->second.desc);
     }
   } else {
@@ -184,8 +183,7 @@ StatusOr<Json> FsxService::DescribeFileSystems(const Json& r) {
 }
 
 StatusOr<Json> FsxService::UpdateFileSystem(const Json& r) {
-  auto it = file_systems_.find(r.value("FileSystemId", ""));
-  if (it == file_systems_.end()) return FsxError("FileSystemNotFound", "File system '" + r.value("FileSystemId", "") + "' does not exist.");
+  ASSIGN_OR_RETURN(auto it, FileSystemLocked(r.value("FileSystemId", "")));
   Json& d = it->second.desc;
   RETURN_IF_ERROR(CheckUpdateLustre(d, r));
   const Json changes = r.value("LustreConfiguration", Json::object());
@@ -199,8 +197,7 @@ StatusOr<Json> FsxService::UpdateFileSystem(const Json& r) {
 
 StatusOr<Json> FsxService::DeleteFileSystem(const Json& r) {
   std::string id = r.value("FileSystemId", "");
-  auto it = file_systems_.find(id);
-  if (it == file_systems_.end()) return FsxError("FileSystemNotFound", "File system '" + id + "' does not exist.");
+  ASSIGN_OR_RETURN(auto it, FileSystemLocked(id));
   for (const auto& [aid, a] : associations_)
     if (a.desc.value("FileSystemId", "") == id && a.desc.value("Lifecycle", "") != "DELETING")
       return FsxError("BadRequest", "File system " + id + " has data repository associations; delete them first.");
@@ -220,8 +217,7 @@ StatusOr<Json> FsxService::DeleteFileSystem(const Json& r) {
 }
 
 StatusOr<Json> FsxService::CreateAssociation(const Json& r) {
-  auto fs = file_systems_.find(r.value("FileSystemId", ""));
-  if (fs == file_systems_.end()) return FsxError("FileSystemNotFound", "File system '" + r.value("FileSystemId", "") + "' does not exist.");
+  ASSIGN_OR_RETURN(auto fs, FileSystemLocked(r.value("FileSystemId", "")));
   std::vector<Json> existing;
   for (const auto& [id, a] : associations_)
     if (a.desc.value("FileSystemId", "") == fs->first) existing.push_back(a.desc);
@@ -249,9 +245,7 @@ StatusOr<Json> FsxService::DescribeAssociations(const Json& r) {
 }
 
 StatusOr<Json> FsxService::UpdateAssociation(const Json& r) {
-  auto it = associations_.find(r.value("AssociationId", ""));
-  if (it == associations_.end())
-    return FsxError("DataRepositoryAssociationNotFound", "Association '" + r.value("AssociationId", "") + "' does not exist.");
+  ASSIGN_OR_RETURN(auto it, AssociationLocked(r.value("AssociationId", "")));
   if (r.contains("S3")) it->second.desc["S3"] = r["S3"];
   if (r.contains("ImportedFileChunkSize")) it->second.desc["ImportedFileChunkSize"] = r["ImportedFileChunkSize"];
   StartLocked(it->second, "UPDATING", "AVAILABLE", times_.association);
@@ -259,17 +253,14 @@ StatusOr<Json> FsxService::UpdateAssociation(const Json& r) {
 }
 
 StatusOr<Json> FsxService::DeleteAssociation(const Json& r) {
-  auto it = associations_.find(r.value("AssociationId", ""));
-  if (it == associations_.end())
-    return FsxError("DataRepositoryAssociationNotFound", "Association '" + r.value("AssociationId", "") + "' does not exist.");
+  ASSIGN_OR_RETURN(auto it, AssociationLocked(r.value("AssociationId", "")));
   StartLocked(it->second, "DELETING", "", times_.association);
   return Json{{"AssociationId", it->first}, {"Lifecycle", "DELETING"},
               {"DeleteDataInFileSystem", r.value("DeleteDataInFileSystem", false)}};
 }
 
 StatusOr<Json> FsxService::CreateBackup(const Json& r) {
-  auto fs = file_systems_.find(r.value("FileSystemId", ""));
-  if (fs == file_systems_.end()) return FsxError("FileSystemNotFound", "File system '" + r.value("FileSystemId", "") + "' does not exist.");
+  ASSIGN_OR_RETURN(auto fs, FileSystemLocked(r.value("FileSystemId", "")));
   if (fs->second.desc["LustreConfiguration"].value("DeploymentType", "").starts_with("SCRATCH"))
     return FsxError("BadRequest", "Backups are not supported on scratch file systems.");
   ASSIGN_OR_RETURN(Json out, IdempotentLocked("CreateBackup", r, [&]() -> StatusOr<Json> {
@@ -289,8 +280,7 @@ StatusOr<Json> FsxService::DescribeBackups(const Json& r) {
 }
 
 StatusOr<Json> FsxService::CreateTask(const Json& r) {
-  auto fs = file_systems_.find(r.value("FileSystemId", ""));
-  if (fs == file_systems_.end()) return FsxError("FileSystemNotFound", "File system '" + r.value("FileSystemId", "") + "' does not exist.");
+  RETURN_IF_ERROR(FileSystemLocked(r.value("FileSystemId", "")).status());
   ASSIGN_OR_RETURN(Json out, IdempotentLocked("CreateDataRepositoryTask", r, [&]() -> StatusOr<Json> {
     std::string id = NewId("task");
     Resource t;
@@ -306,6 +296,19 @@ StatusOr<Json> FsxService::CreateTask(const Json& r) {
 
 StatusOr<Json> FsxService::DescribeTasks(const Json& r) {
   return Matching(tasks_, r, "TaskIds", "DataRepositoryTasks");
+}
+
+StatusOr<FsxService::Table::iterator> FsxService::FileSystemLocked(const std::string& id) {
+  auto it = file_systems_.find(id);
+  if (it == file_systems_.end()) return FsxError("FileSystemNotFound", "File system '" + id + "' does not exist.");
+  return it;
+}
+
+StatusOr<FsxService::Table::iterator> FsxService::AssociationLocked(const std::string& id) {
+  auto it = associations_.find(id);
+  if (it == associations_.end())
+    return FsxError("DataRepositoryAssociationNotFound", "Association '" + id + "' does not exist.");
+  return it;
 }
 
 Json* FsxService::FindByArnLocked(const std::string& arn) {

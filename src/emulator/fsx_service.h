@@ -65,6 +65,9 @@ class FsxService {
   StatusOr<Json> TagResource(const Json& r);
   StatusOr<Json> ListTags(const Json& r);
   Json* FindByArnLocked(const std::string& arn);
+  // The file system or association with `id`, or FSx's NotFound error for it.
+  StatusOr<Table::iterator> FileSystemLocked(const std::string& id);
+  StatusOr<Table::iterator> AssociationLocked(const std::string& id);
 
   Clock& clock_;
   const LifecycleTimes times_;
