@@ -85,11 +85,15 @@ StatusOr<Action> CheckpointStoreReconciler::Reconcile(const std::string& key) {
   return Converge(c);
 }
 
-void CheckpointStoreReconciler::Refused(Ctx& c, const std::string& condition, const Status& s) {
+// A transient error goes back to the caller (the queue's backoff); anything else FSx said is a
+// refusal: recorded as `condition` False plus a Warning Event, retried slowly. OK after recording.
+Status CheckpointStoreReconciler::Refuse(Ctx& c, const std::string& condition, const Status& s) {
+  if (Transient(s)) return s;
   c.refused = true;
   std::string reason = s.reason().empty() ? std::string(StatusCodeName(s.code())) : s.reason();
   c.Condition(condition, false, reason, s.message());
   events_.Event(c.store, "Warning", reason, "Reconcile", s.message());
+  return Status::Ok();
 }
 
 StatusOr<Action> CheckpointStoreReconciler::Converge(Ctx& c) {
@@ -127,8 +131,10 @@ StatusOr<std::optional<Json>> CheckpointStoreReconciler::ResolveFileSystem(Ctx& 
   std::string id = spec_fs.value("id", c.status.value("fileSystemId", ""));
   if (!id.empty()) {
     ASSIGN_OR_RETURN(std::optional<Json> fs, snapshot_.Get(id, options_.poll_interval / 2));
-    if (!fs) Refused(c, "FileSystemReady", Status(StatusCode::kNotFound, "file system " + id + " does not exist in FSx")
-                                                .SetReason("FileSystemNotFound"));
+    if (!fs) {
+      RETURN_IF_ERROR(Refuse(c, "FileSystemReady", Status(StatusCode::kNotFound, "file system " + id + " does not exist in FSx")
+                                                       .SetReason("FileSystemNotFound")));
+    }
     return fs;
   }
   // Never create twice: a file system tagged with our UID (a create whose result we lost) wins.
@@ -138,8 +144,7 @@ StatusOr<std::optional<Json>> CheckpointStoreReconciler::ResolveFileSystem(Ctx& 
   request["ClientRequestToken"] = Token("fs", c.uid);
   auto created = fsx_.CreateFileSystem(request);
   if (!created.ok()) {
-    if (Transient(created.status())) return created.status();
-    Refused(c, "FileSystemReady", created.status());
+    RETURN_IF_ERROR(Refuse(c, "FileSystemReady", created.status()));
     return std::optional<Json>();
   }
   snapshot_.Invalidate();
@@ -155,11 +160,7 @@ Status CheckpointStoreReconciler::ConvergeSettings(Ctx& c, const Json& fs) {
   auto update = FileSystemUpdate(c.store["spec"]["fileSystem"], fs);
   if (!update) return Status::Ok();
   auto r = fsx_.UpdateFileSystem(*update);
-  if (!r.ok()) {
-    if (Transient(r.status())) return r.status();
-    Refused(c, "FileSystemReady", r.status());
-    return Status::Ok();
-  }
+  if (!r.ok()) return Refuse(c, "FileSystemReady", r.status());
   snapshot_.Invalidate();
   c.in_flight = true;
   events_.Event(c.store, "Normal", "UpdatedFileSystem", "Update", "UpdateFileSystem " + update->dump());
@@ -175,9 +176,7 @@ Status CheckpointStoreReconciler::ConvergeAssociations(Ctx& c, const std::string
       events_.Event(c.store, "Normal", std::string(verb) + "DataRepositoryAssociation", verb, r->dump().substr(0, 512));
       return Status::Ok();
     }
-    if (Transient(r.status())) return r.status();
-    Refused(c, "DataRepositoryReady", r.status());
-    return Status::Ok();
+    return Refuse(c, "DataRepositoryReady", r.status());
   };
   for (auto& req : plan.create) {
     req["ClientRequestToken"] = Token("dra", c.uid, req.value("FileSystemPath", ""));
@@ -307,8 +306,7 @@ StatusOr<bool> CheckpointStoreReconciler::DeleteFileSystem(Ctx& c) {
   auto r = fsx_.DeleteFileSystem({{"FileSystemId", id}, {"ClientRequestToken", Token("del", c.uid)}, {"LustreConfiguration", lustre}});
   if (!r.ok()) {
     if (r.status().IsNotFound()) return true;
-    if (Transient(r.status())) return r.status();
-    Refused(c, "Ready", r.status());
+    RETURN_IF_ERROR(Refuse(c, "Ready", r.status()));
     return false;
   }
   snapshot_.Invalidate();

@@ -55,7 +55,7 @@ class CheckpointStoreReconciler final : public runtime::Reconciler {
   StatusOr<bool> DeleteFileSystem(Ctx& c);
   bool InUse(const kube::Json& store) const;
   Status WriteStatus(Ctx& c);
-  void Refused(Ctx& c, const std::string& condition, const Status& s);
+  Status Refuse(Ctx& c, const std::string& condition, const Status& s);
 
   kube::KubeClient& client_;
   kube::Store stores_, trainruns_;
