@@ -117,13 +117,8 @@ StatusOr<ParsedUrl> ParseUrl(const std::string& url) {
   return p;
 }
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 void SetHeader(http::Headers& headers, const std::string& name, const std::string& value) {
-  std::erase_if(headers, [&](const auto& h) { return Lower(h.first) == Lower(name); });
+  std::erase_if(headers, [&](const auto& h) { return AsciiLower(h.first) == AsciiLower(name); });
   headers.emplace_back(name, value);
 }
 
@@ -163,17 +158,17 @@ Status SigV4Signer::Sign(http::HttpRequest& request, const Credentials& creds, c
   std::string amz_date = FormatRfc3339(clock_.Now());  // 2015-08-30T12:36:00Z -> 20150830T123600Z
   std::erase_if(amz_date, [](char c) { return c == '-' || c == ':'; });
   std::string date = amz_date.substr(0, 8);
-  std::erase_if(request.headers, [](const auto& h) { return Lower(h.first) == "authorization"; });
+  std::erase_if(request.headers, [](const auto& h) { return AsciiLower(h.first) == "authorization"; });
   SetHeader(request.headers, "X-Amz-Date", amz_date);
   bool has_host = std::any_of(request.headers.begin(), request.headers.end(),
-                              [](const auto& h) { return Lower(h.first) == "host"; });
+                              [](const auto& h) { return AsciiLower(h.first) == "host"; });
   if (!has_host) request.headers.emplace_back("Host", url.host);
   if (!creds.session_token.empty() && options_.sign_security_token)
     SetHeader(request.headers, "X-Amz-Security-Token", creds.session_token);
 
   std::map<std::string, std::string> canonical;  // sorted by lower-case name
   for (const auto& [k, v] : request.headers) {
-    auto& slot = canonical[Lower(k)];
+    auto& slot = canonical[AsciiLower(k)];
     slot += (slot.empty() ? "" : ",") + CanonicalHeaderValue(v);
   }
   std::string signed_headers, header_block;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ckpt/http/transport.h"
+#include "ckpt/common/encoding.h"
 
 namespace ckpt::http {
 namespace {
@@ -19,12 +20,6 @@ using Clock = std::chrono::steady_clock;
 struct CurlGlobal {
   CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
 };
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
 
 // Per-transfer state reachable from curl's C callbacks.
 struct Transfer {
@@ -56,7 +51,7 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
     std::string_view value = line.substr(colon + 1);
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
     while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.remove_suffix(1);
-    t->response.headers.emplace_back(Lower(line.substr(0, colon)), std::string(value));
+    t->response.headers.emplace_back(AsciiLower(line.substr(0, colon)), std::string(value));
   }
   return size * n;
 }

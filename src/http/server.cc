@@ -1,5 +1,6 @@
 // civetweb-backed HttpServer (see include/ckpt/http/server.h).
 #include "ckpt/http/server.h"
+#include "ckpt/common/encoding.h"
 
 #include <arpa/inet.h>
 #include <civetweb.h>
@@ -16,11 +17,6 @@
 
 namespace ckpt::http {
 namespace {
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 const char* Reason(int code) {
   switch (code) {
@@ -42,7 +38,7 @@ ServerRequest ReadRequest(mg_connection* conn) {
   r.path = info->local_uri ? info->local_uri : "";
   r.query = info->query_string ? info->query_string : "";
   for (int i = 0; i < info->num_headers; ++i)
-    r.headers.emplace_back(Lower(info->http_headers[i].name), info->http_headers[i].value);
+    r.headers.emplace_back(AsciiLower(info->http_headers[i].name), info->http_headers[i].value);
   char buf[8192];
   int n;
   while ((n = mg_read(conn, buf, sizeof buf)) > 0) r.body.append(buf, static_cast<size_t>(n));
@@ -67,7 +63,7 @@ int HttpServer::Dispatch(mg_connection* conn, void* self_ptr) {
   bool has_type = false;
   for (const auto& [k, v] : resp.headers) {
     head += k + ": " + v + "\r\n";
-    has_type |= Lower(k) == "content-type";
+    has_type |= AsciiLower(k) == "content-type";
   }
   if (!has_type) head += "Content-Type: text/plain\r\n";
   head += "Content-Length: " + std::to_string(resp.body.size()) + "\r\n\r\n";

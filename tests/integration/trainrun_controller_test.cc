@@ -92,6 +92,13 @@ class TrainRunControllerTest : public ::testing::Test {
     (*s)["status"] = {{"phase", "Ready"}};
     ASSERT_TRUE(client_->Update(res::CheckpointStores(), *s, "status").ok());
   }
+  // Stands in for Trainer: marks TrainJob `name` finished with condition `type` (Complete/Failed).
+  static void FinishTrainJob(const std::string& name, const std::string& type, const std::string& reason) {
+    Json job = *client_->Get(res::TrainJobs(), "default", name);
+    job["status"] = {{"conditions", {{{"type", type}, {"status", "True"}, {"reason", reason}, {"message", reason},
+                                      {"lastTransitionTime", "2026-11-22T00:00:00Z"}}}}};
+    ASSERT_TRUE(client_->Update(res::TrainJobs(), job, "status").ok());
+  }
   static inline kube::KubeClient* client_ = nullptr;
   static inline TrainRunOperator* operator_ = nullptr;
 };
@@ -124,11 +131,7 @@ TEST_F(TrainRunControllerTest, WaitsForTheStoreThenRunsAndMirrorsRestartsAndSucc
   ASSERT_TRUE(client_->Update(res::JobSets(), *js, "status").ok());
   ASSERT_TRUE(Eventually([] { return Run("llama").value("/status/restarts"_json_pointer, 0) == 1; }));
 
-  // Stand in for Trainer: the TrainJob completed.
-  Json done = *client_->Get(res::TrainJobs(), "default", "llama");
-  done["status"] = {{"conditions", {{{"type", "Complete"}, {"status", "True"}, {"reason", "JobSetCompleted"},
-                                     {"message", "done"}, {"lastTransitionTime", "2026-11-22T00:00:00Z"}}}}};
-  ASSERT_TRUE(client_->Update(res::TrainJobs(), done, "status").ok());
+  FinishTrainJob("llama", "Complete", "JobSetCompleted");
   ASSERT_TRUE(Eventually([] { return Phase("llama") == "Succeeded"; }));
   kube::ListOptions o;
   o.field_selector = "regarding.name=llama";
@@ -164,10 +167,7 @@ TEST_F(TrainRunControllerTest, FailedTrainJobEndsTheRunAsFailed) {
   ReadyStore("fail-store");
   ASSERT_TRUE(client_->Create(res::TrainRuns(), "default", TrainRun("doomed", "fail-store")).ok());
   ASSERT_TRUE(Eventually([] { return Phase("doomed") == "Running"; }));
-  Json job = *client_->Get(res::TrainJobs(), "default", "doomed");  // stands in for Trainer
-  job["status"] = {{"conditions", {{{"type", "Failed"}, {"status", "True"}, {"reason", "JobSetFailed"},
-                                    {"message", "maxRestarts exceeded"}, {"lastTransitionTime", "2026-11-22T00:00:00Z"}}}}};
-  ASSERT_TRUE(client_->Update(res::TrainJobs(), job, "status").ok());
+  FinishTrainJob("doomed", "Failed", "JobSetFailed");
   ASSERT_TRUE(Eventually([] { return Phase("doomed") == "Failed"; }));
   kube::ListOptions o;
   o.field_selector = "regarding.name=doomed,reason=Failed";
