@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git openssl ca-certificates curl procps
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
-  prometheus-cpp-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
+  prometheus-cpp-dev libcivetweb-dev libcli11-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
   python3 python3-venv
 )
 

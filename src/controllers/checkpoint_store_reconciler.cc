@@ -149,7 +149,7 @@ StatusOr<std::optional<Json>> CheckpointStoreReconciler::ResolveFileSystem(Ctx& 
   }
   snapshot_.Invalidate();
   std::string fs_id = (*created)["FileSystemId"];
-  spdlog::info("checkpointstore={}/{} created file system {}", c.ns, c.name, fs_id);
+  spdlog::info("created file system {}", fs_id);
   events_.Event(c.store, "Normal", "CreatedFileSystem", "Create", "created FSx for Lustre file system " + fs_id);
   c.status["fileSystemId"] = fs_id;
   RETURN_IF_ERROR(WriteStatus(c));  // record the id at once

@@ -40,7 +40,7 @@ Status Reflector::ListAll(std::stop_token stop) {
       items.push_back(writer_.Prepare(std::move(item)));
     }
   } while (!o.continue_token.empty());
-  writer_.Replace(std::move(items));
+  writer_.Replace(std::move(items), options_.namespace_);
   {
     std::lock_guard<std::mutex> l(rv_mu_);
     resource_version_ = rv;

@@ -21,6 +21,7 @@ struct CacheState {
   std::unordered_map<std::string, Entry> entries;
   std::map<std::string, std::unordered_map<std::string, std::set<std::string>>> indexes;
   bool ready = false;
+  std::set<std::string> unlisted_scopes;  // ExpectScopes(): namespaces whose first list is pending
 
   mutable std::mutex ready_mu;
   mutable std::condition_variable ready_cv;
@@ -179,15 +180,21 @@ void Writer::Apply(WatchEvent&& event) {
   Notify({old ? ObjectEvent::Type::kUpdated : ObjectEvent::Type::kAdded, p.object, old});
 }
 
-void Writer::Replace(std::vector<Json>&& items) {
+void Writer::ExpectScopes(const std::vector<std::string>& namespaces) {
+  std::unique_lock l(state_->mu);
+  scoped_ = true;
+  state_->unlisted_scopes.insert(namespaces.begin(), namespaces.end());
+}
+
+void Writer::Replace(std::vector<Json>&& items, std::string_view scope) {
   std::vector<PreparedObject> prepared;
   prepared.reserve(items.size());
   for (auto& item : items) prepared.push_back(Prepare(std::move(item)));
   items.clear();
-  Replace(std::move(prepared));
+  Replace(std::move(prepared), scope);
 }
 
-void Writer::Replace(std::vector<PreparedObject>&& items) {
+void Writer::Replace(std::vector<PreparedObject>&& items, std::string_view scope) {
   // Differences only; each event's object is decoded when its turn to be delivered comes.
   struct Change {
     ObjectEvent::Type type;
@@ -200,8 +207,9 @@ void Writer::Replace(std::vector<PreparedObject>&& items) {
     fresh.reserve(items.size());
     for (auto& item : items) fresh.emplace(item.key, &item);
     std::vector<std::string> gone;
+    const std::string prefix = scoped_ ? std::string(scope) + "/" : "";
     for (const auto& [key, entry] : state_->entries)
-      if (!fresh.count(key)) gone.push_back(key);
+      if (!fresh.count(key) && key.starts_with(prefix)) gone.push_back(key);
     for (const auto& key : gone) {
       auto old = state_->PutLocked(key, nullptr);
       changes.push_back({ObjectEvent::Type::kDeleted, old, old});
@@ -212,7 +220,8 @@ void Writer::Replace(std::vector<PreparedObject>&& items) {
       auto old = state_->PutLocked(key, item);
       changes.push_back({old ? ObjectEvent::Type::kUpdated : ObjectEvent::Type::kAdded, item->cbor, old});
     }
-    state_->ready = true;
+    state_->unlisted_scopes.erase(std::string(scope));
+    state_->ready = state_->unlisted_scopes.empty();
   }
   items.clear();
   malloc_trim(0);  // a relist frees a whole list's worth of decoded pages: hand it back to the OS

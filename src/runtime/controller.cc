@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "ckpt/runtime/logging.h"
+
 #include <exception>
 #include <thread>
 #include <vector>
@@ -48,6 +50,7 @@ bool Controller::ProcessReadyForTest() {
 
 void Controller::Handle(const std::string& key) {
   const uint64_t id = next_id_++;
+  ScopedLogContext log_context({options_.name, key, id});  // every log line below names this reconcile
   if (metrics_) metrics_->ActiveWorkers(options_.name, 1);
   auto start = clock_.Monotonic();
   StatusOr<Action> result = Internal("reconcile did not run");
@@ -67,19 +70,17 @@ void Controller::Handle(const std::string& key) {
     const auto& after = result->requeue_after();
     if (after) queue_.AddAfter(key, *after);
     outcome = after ? "requeue_after" : "success";
-    spdlog::debug("controller={} key={} reconcile_id={} result={} took={:.3f}s", options_.name, key, id, outcome, seconds);
+    spdlog::debug("reconciled: {} in {:.3f}s", outcome, seconds);
   } else if (result.status().terminal()) {
     queue_.Forget(key);
     outcome = "terminal_error";
-    spdlog::error("controller={} key={} reconcile_id={} terminal error (not retried): {}", options_.name, key, id,
-                  result.status().ToString());
+    spdlog::error("terminal error (not retried): {}", result.status().ToString());
   } else {
     auto delay = reconciler_.ErrorPolicy(result.status());
     if (delay) queue_.AddAfter(key, *delay);
     else queue_.AddRateLimited(key);
     outcome = "error";
-    spdlog::warn("controller={} key={} reconcile_id={} error (retry {}): {}", options_.name, key, id,
-                 queue_.NumRequeues(key), result.status().ToString());
+    spdlog::warn("error (retry {}): {}", queue_.NumRequeues(key), result.status().ToString());
   }
   if (metrics_) metrics_->ReconcileDone(options_.name, outcome, seconds);
 }

@@ -94,8 +94,13 @@ class Writer {
   PreparedObject Prepare(Json&& obj, bool keep_decoded = false) const;
   // Replaces the whole content with a fresh list; handlers see only the differences
   // (added, changed resourceVersion, vanished), so a relist never duplicates events.
-  void Replace(std::vector<PreparedObject>&& items);
-  void Replace(std::vector<Json>&& items);
+  // With ExpectScopes(), `scope` names the namespace the list covered: only that namespace's
+  // objects are replaced, and the store is ready once every expected namespace has listed.
+  void Replace(std::vector<PreparedObject>&& items, std::string_view scope = "");
+  void Replace(std::vector<Json>&& items, std::string_view scope = "");
+  // Makes this one cache for several namespaces, each filled by its own list/watch.
+  // REQUIRES: before the first Replace().
+  void ExpectScopes(const std::vector<std::string>& namespaces);
   // Applies one watch event (ADDED/MODIFIED/DELETED; others are ignored).
   void Apply(WatchEvent&& event);
 
@@ -105,6 +110,7 @@ class Writer {
   std::shared_ptr<internal::CacheState> state_;
   TransformFunc transform_;
   std::vector<EventHandler> handlers_;
+  bool scoped_ = false;
 };
 
 }  // namespace ckpt::kube

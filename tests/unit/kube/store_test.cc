@@ -62,6 +62,27 @@ TEST(StoreTest, RelistReportsOnlyDifferences) {
   EXPECT_EQ(w.store().size(), 3u);
 }
 
+Json InNamespace(Json obj, const std::string& ns) {
+  obj["metadata"]["namespace"] = ns;
+  return obj;
+}
+
+TEST(StoreTest, ScopedRelistsReplaceOnlyTheirNamespaceAndReadyWaitsForAll) {
+  Writer w;
+  w.ExpectScopes({"ml", "research"});
+  std::vector<Json> ml{Obj("a", "1"), Obj("b", "2")};
+  w.Replace(std::move(ml), "ml");
+  EXPECT_FALSE(w.store().ready()) << "research has not listed yet";
+  std::vector<Json> research{InNamespace(Obj("x", "3"), "research")};
+  w.Replace(std::move(research), "research");
+  EXPECT_TRUE(w.store().ready());
+  std::vector<Json> relist{Obj("a", "1")};  // ml relists without b; research's x must survive
+  w.Replace(std::move(relist), "ml");
+  EXPECT_EQ(w.store().size(), 2u);
+  EXPECT_TRUE(w.store().Get("research/x"));
+  EXPECT_FALSE(w.store().Get("ml/b"));
+}
+
 TEST(StoreTest, HandlersSeeTheCacheAlreadyUpdated) {
   Writer w;
   Store s = w.store();
