@@ -1,6 +1,8 @@
 // Pure planning for CheckpointStore (see store_plan.h).
 #include "controllers/store_plan.h"
 
+#include "ckpt/controllers/checkpoint_store.h"
+
 #include <algorithm>
 #include <map>
 
@@ -125,7 +127,7 @@ Json PersistentVolume(const Json& store, const Json& fs) {
   const Json& md = store["metadata"];
   const Json& spec = store["spec"];
   return {{"apiVersion", "v1"}, {"kind", "PersistentVolume"},
-          {"metadata", {{"name", PvName(store)}, {"labels", {{"trainops.io/checkpointstore", md.value("name", "")},
+          {"metadata", {{"name", PvName(store)}, {"labels", {{kStoreLabel, md.value("name", "")},
                                                              {"trainops.io/namespace", md.value("namespace", "")}}}}},
           {"spec", {{"capacity", {{"storage", std::to_string(fs.value("StorageCapacity", 1200)) + "Gi"}}},
                     {"accessModes", {"ReadWriteMany"}}, {"persistentVolumeReclaimPolicy", "Retain"},
@@ -143,6 +145,7 @@ Json PersistentVolumeClaim(const Json& store, const Json& fs) {
   const Json& md = store["metadata"];
   return {{"apiVersion", "v1"}, {"kind", "PersistentVolumeClaim"},
           {"metadata", {{"name", store["spec"]["volume"].value("claimName", "")}, {"namespace", md.value("namespace", "")},
+                        {"labels", {{kStoreLabel, md.value("name", "")}}},
                         {"ownerReferences", {{{"apiVersion", "trainops.io/v1alpha1"}, {"kind", "CheckpointStore"},
                                               {"name", md.value("name", "")}, {"uid", md.value("uid", "")},
                                               {"controller", true}, {"blockOwnerDeletion", true}}}}}},

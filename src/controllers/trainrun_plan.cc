@@ -1,6 +1,8 @@
 // TrainRun planning (see trainrun_plan.h).
 #include "controllers/trainrun_plan.h"
 
+#include "ckpt/controllers/trainrun.h"
+
 #include "ckpt/common/encoding.h"
 
 namespace ckpt::controllers {
@@ -71,7 +73,7 @@ Json DeriveTrainingRuntime(const Json& source, const Json& trainrun, const std::
   for (auto& rj : jobset["replicatedJobs"])
     if (IsTrainerJob(rj)) Customize(rj["template"]["spec"]["template"]["spec"], trainrun, claim);
   Json labels = source.value("/metadata/labels"_json_pointer, Json::object());
-  labels["trainops.io/trainrun"] = trainrun["metadata"].value("name", "");
+  labels[kTrainRunLabel] = trainrun["metadata"].value("name", "");
   return {{"apiVersion", "trainer.kubeflow.org/v1alpha1"}, {"kind", "TrainingRuntime"},
           {"metadata", {{"name", DerivedRuntimeName(trainrun)}, {"namespace", trainrun["metadata"].value("namespace", "")},
                         {"labels", labels}, {"ownerReferences", OwnerRef(trainrun)},
@@ -87,7 +89,7 @@ Json BuildTrainJob(const Json& trainrun) {
     if (t.contains(k)) trainer[k] = t[k];
   return {{"apiVersion", "trainer.kubeflow.org/v1alpha1"}, {"kind", "TrainJob"},
           {"metadata", {{"name", trainrun["metadata"].value("name", "")}, {"namespace", trainrun["metadata"].value("namespace", "")},
-                        {"labels", {{"trainops.io/trainrun", trainrun["metadata"].value("name", "")}}},
+                        {"labels", {{kTrainRunLabel, trainrun["metadata"].value("name", "")}}},
                         {"ownerReferences", OwnerRef(trainrun)}}},
           {"spec", {{"runtimeRef", {{"apiGroup", "trainer.kubeflow.org"}, {"kind", "TrainingRuntime"},
                                     {"name", DerivedRuntimeName(trainrun)}}},

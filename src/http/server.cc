@@ -79,7 +79,9 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& addre
   std::unique_ptr<HttpServer> s(new HttpServer());
   s->handler_ = std::move(handler);
   std::string nthreads = std::to_string(threads);
-  const char* options[] = {"listening_ports", address.c_str(), "num_threads", nthreads.c_str(),
+  // ":8080" (Go style, every interface) is "8080" to civetweb.
+  const std::string ports_option = address.starts_with(':') ? address.substr(1) : address;
+  const char* options[] = {"listening_ports", ports_option.c_str(), "num_threads", nthreads.c_str(),
                            "enable_keep_alive", "yes", "keep_alive_timeout_ms", "500", nullptr};
   s->ctx_ = mg_start(nullptr, nullptr, options);
   if (!s->ctx_) return Unavailable("cannot listen on " + address);

@@ -41,13 +41,19 @@ http::HttpResponse Manager::ServeProbe(const std::string& path) const {
 }
 
 Status Manager::StartProbes() {
-  if (options_.probe_address == "0") return Status::Ok();
-  auto probes = http::HttpServer::Start(options_.probe_address, [this](const http::ServerRequest& r) {
-    return ServeProbe(r.path);
-  }, 2);
-  if (!probes.ok()) return probes.status();
-  probes_ = std::move(probes).value();
-  spdlog::info("probes and metrics on port {}", probes_->port());
+  auto serve = [this](const http::ServerRequest& r) { return ServeProbe(r.path); };
+  if (options_.probe_address != "0") {
+    auto probes = http::HttpServer::Start(options_.probe_address, serve, 2);
+    if (!probes.ok()) return probes.status();
+    probes_ = std::move(probes).value();
+    spdlog::info("probes{} on {} (port {})", options_.metrics_address.empty() ? " and metrics" : "",
+                 options_.probe_address, probes_->port());
+  }
+  if (options_.metrics_address.empty() || options_.metrics_address == "0") return Status::Ok();
+  auto metrics = http::HttpServer::Start(options_.metrics_address, serve, 2);
+  if (!metrics.ok()) return metrics.status();
+  metrics_server_ = std::move(metrics).value();
+  spdlog::info("metrics on {} (port {})", options_.metrics_address, metrics_server_->port());
   return Status::Ok();
 }
 

@@ -58,7 +58,7 @@ struct Operator {
         reconciler(client, stores.store(), trainruns.store(), fsx, snapshot, events, SystemClock(),
                    {200ms, 5s, 1s}),
         controller({"checkpointstore", 2}, reconciler, SystemClock(), &metrics),
-        manager({"0", std::nullopt}, client, SystemClock(), metrics) {
+        manager({.probe_address = "0"}, client, SystemClock(), metrics) {
     stores.AddHandler(runtime::EnqueueSelf(controller.queue()));
     claims.AddHandler(runtime::EnqueueOwner(controller.queue(), "trainops.io", "CheckpointStore"));
     trainruns.AddHandler(runtime::EnqueueMapped(controller.queue(), controllers::TrainRunStoreKey));

@@ -206,7 +206,7 @@ TEST(KubeRuntimeTest, ManagerServesProbesAndMetrics) {
   auto client = testing::Envtest().NewClient();
   runtime::Metrics metrics;
   kube::Informer informer(*client, {res::CheckpointStores(), "default"}, SystemClock());
-  runtime::Manager manager({"127.0.0.1:0", std::nullopt}, *client, SystemClock(), metrics);
+  runtime::Manager manager({.probe_address = "127.0.0.1:0"}, *client, SystemClock(), metrics);
   manager.AddInformer(&informer);
   std::stop_source stop;
   std::jthread run([&] { EXPECT_EQ(manager.Run(stop.get_token()), 0); });

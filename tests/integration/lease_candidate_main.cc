@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   MarkLeader reconciler(std::string(argv[2]) + "/" + argv[3] + ".leading");
   ckpt::runtime::Controller controller({"marker", 1}, reconciler, ckpt::SystemClock(), &metrics);
   controller.queue().Add("leader");
-  ckpt::runtime::ManagerOptions options{"0", ckpt::runtime::LeaderElectionOptions{"default", argv[4], argv[3]}};
+  ckpt::runtime::ManagerOptions options{.probe_address = "0", .leader_election = ckpt::runtime::LeaderElectionOptions{"default", argv[4], argv[3]}};
   ckpt::runtime::Manager manager(options, *client, ckpt::SystemClock(), metrics);
   manager.AddController(&controller);
   return manager.Run(stop.get_token());

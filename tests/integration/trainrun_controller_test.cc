@@ -36,7 +36,7 @@ struct TrainRunOperator {
         runtimes(client, {res::ClusterTrainingRuntimes(), ""}, SystemClock()),
         reconciler(client, trainruns.store(), stores.store(), events, SystemClock(), 300ms),
         controller({"trainrun", 2}, reconciler, SystemClock(), &metrics),
-        manager({"0", std::nullopt}, client, SystemClock(), metrics) {
+        manager({.probe_address = "0"}, client, SystemClock(), metrics) {
     kube::Store runs = trainruns.store();
     trainruns.AddHandler(runtime::EnqueueSelf(controller.queue()));
     jobs.AddHandler(runtime::EnqueueOwner(controller.queue(), "trainops.io", "TrainRun"));

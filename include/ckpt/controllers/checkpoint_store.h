@@ -30,6 +30,8 @@ struct CheckpointStoreOptions {
 
 inline constexpr char kStoreFinalizer[] = "trainops.io/checkpointstore";
 inline constexpr char kTrainRunsByStore[] = "by-store";
+// On the PV and PVC a store owns (value: the store's name), so a cache can select just those.
+inline constexpr char kStoreLabel[] = "trainops.io/checkpointstore";
 
 // Index function: TrainRun -> "<namespace>/<spec.checkpointStore>".
 std::vector<std::string> TrainRunStoreKey(const kube::Json& trainrun);

@@ -21,6 +21,8 @@ namespace ckpt::controllers {
 // Index function: TrainRun -> "<kind>/<runtime name>" of its runtimeRef.
 std::vector<std::string> TrainRunRuntimeKey(const kube::Json& trainrun);
 inline constexpr char kTrainRunsByRuntime[] = "by-runtime";
+// On the TrainJob and runtime a TrainRun owns (value: the run's name).
+inline constexpr char kTrainRunLabel[] = "trainops.io/trainrun";
 
 class TrainRunReconciler final : public runtime::Reconciler {
  public:

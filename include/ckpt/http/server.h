@@ -30,7 +30,7 @@ using ServerHandler = std::function<HttpResponse(const ServerRequest&)>;
 
 class HttpServer {
  public:
-  // Listens on `address` ("127.0.0.1:0" picks a free port) with `threads` worker threads.
+  // Listens on `address` ("127.0.0.1:0" picks a free port; ":8080" is every interface) with `threads` worker threads.
   static StatusOr<std::unique_ptr<HttpServer>> Start(const std::string& address, ServerHandler handler,
                                                      int threads = 4);
   ~HttpServer();  // stops the server, waiting for in-flight requests

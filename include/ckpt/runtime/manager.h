@@ -25,6 +25,7 @@ namespace ckpt::runtime {
 struct ManagerOptions {
   std::string probe_address = "127.0.0.1:8081";  // host:port; "0" disables; port 0 picks one
   std::optional<LeaderElectionOptions> leader_election;
+  std::string metrics_address;  // a second server for /metrics; "" = the probe server
   std::chrono::seconds cache_sync_timeout{120};
 };
 
@@ -57,7 +58,7 @@ class Manager {
   Metrics& metrics_;
   std::vector<kube::Informer*> informers_;
   std::vector<Controller*> controllers_;
-  std::unique_ptr<http::HttpServer> probes_;
+  std::unique_ptr<http::HttpServer> probes_, metrics_server_;
 };
 
 // Blocks SIGTERM and SIGINT in the calling thread (call first thing in main, before any thread

@@ -108,7 +108,7 @@ TEST(ManagerTest, ControllersRunUntilStopWithoutLeaderElection) {
   std::atomic<int> runs{0};
   for (int i = 0; i < 3; ++i) reconciler.script.push_back([&] { ++runs; return StatusOr<Action>(Action::AwaitChange()); });
   Controller controller({"c", 1}, reconciler, SystemClock(), &metrics);
-  Manager manager({"0", std::nullopt}, api, SystemClock(), metrics);
+  Manager manager({.probe_address = "0"}, api, SystemClock(), metrics);
   manager.AddController(&controller);
   std::stop_source stop;
   std::jthread run([&] { EXPECT_EQ(manager.Run(stop.get_token()), 0); });

@@ -1,0 +1,59 @@
+// Wiring of informers, handlers, reconcilers and controllers (see operator.h).
+#include "operator.h"
+
+#include "ckpt/runtime/handlers.h"
+
+namespace ckpt::operator_main {
+namespace res = kube::resources;
+
+Operator::Operator(const OperatorOptions& o, kube::KubeClient& client, aws::FsxClient& fsx, runtime::Metrics& metrics,
+                   Clock& clock)
+    : snapshot_(fsx, clock),
+      events_(client, clock, "ckpt-operator", o.identity),
+      stores_(client, {res::CheckpointStores(), ""}, clock, {.namespaces = o.namespaces}),
+      trainruns_(client, {res::TrainRuns(), ""}, clock,
+                 {.indexers = {{controllers::kTrainRunsByStore, controllers::TrainRunStoreKey},
+                               {controllers::kTrainRunsByRuntime, controllers::TrainRunRuntimeKey}},
+                  .namespaces = o.namespaces}),
+      claims_(client, {res::PersistentVolumeClaims(), "", controllers::kStoreLabel}, clock, {.namespaces = o.namespaces}),
+      trainjobs_(client, {res::TrainJobs(), "", controllers::kTrainRunLabel}, clock, {.namespaces = o.namespaces}),
+      cluster_runtimes_(client, {res::ClusterTrainingRuntimes(), ""}, clock),
+      store_reconciler_(client, stores_.store(), trainruns_.store(), fsx, snapshot_, events_, clock,
+                        {o.fsx_poll, o.fsx_resync, o.fsx_refusal_retry}),
+      trainrun_reconciler_(client, trainruns_.store(), stores_.store(), events_, clock, o.trainrun_poll),
+      store_controller_({"checkpointstore", o.store_workers}, store_reconciler_, clock, &metrics),
+      trainrun_controller_({"trainrun", o.trainrun_workers}, trainrun_reconciler_, clock, &metrics) {
+  AddHandlers();
+}
+
+void Operator::AddHandlers() {
+  auto& store_queue = store_controller_.queue();
+  auto& run_queue = trainrun_controller_.queue();
+  kube::Store runs = trainruns_.store();
+  // CheckpointStore: its own changes, its claim's (binding), and its users' (deletion waits on them).
+  stores_.AddHandler(runtime::EnqueueSelf(store_queue));
+  claims_.AddHandler(runtime::EnqueueOwner(store_queue, "trainops.io", "CheckpointStore"));
+  trainruns_.AddHandler(runtime::EnqueueMapped(store_queue, controllers::TrainRunStoreKey));
+  // TrainRun: its own changes, its TrainJob's, its store's (Ready wakes waiting runs), its runtime's.
+  trainruns_.AddHandler(runtime::EnqueueSelf(run_queue));
+  trainjobs_.AddHandler(runtime::EnqueueOwner(run_queue, "trainops.io", "TrainRun"));
+  stores_.AddHandler(runtime::EnqueueMapped(run_queue, [runs](const kube::Json& store) {
+    std::vector<std::string> keys;
+    for (const auto& tr : runs.ByIndex(controllers::kTrainRunsByStore, kube::KeyOf(store))) keys.push_back(kube::KeyOf(*tr));
+    return keys;
+  }));
+  cluster_runtimes_.AddHandler(runtime::EnqueueMapped(run_queue, [runs](const kube::Json& rt) {
+    std::vector<std::string> keys;
+    const std::string index_value = "ClusterTrainingRuntime/" + rt["metadata"].value("name", "");
+    for (const auto& tr : runs.ByIndex(controllers::kTrainRunsByRuntime, index_value)) keys.push_back(kube::KeyOf(*tr));
+    return keys;
+  }));
+}
+
+void Operator::Register(runtime::Manager& manager) {
+  for (auto* i : {&stores_, &trainruns_, &claims_, &trainjobs_, &cluster_runtimes_}) manager.AddInformer(i);
+  manager.AddController(&store_controller_);
+  manager.AddController(&trainrun_controller_);
+}
+
+}  // namespace ckpt::operator_main

@@ -1,0 +1,41 @@
+// Operator: the CheckpointStore and TrainRun controllers wired to shared informers, registered on
+// a Manager. One cache per resource serves both controllers (TrainRuns carry both the by-store
+// and the by-runtime index), so each object is held once however many controllers read it.
+// Watches: CheckpointStores, TrainRuns, owned PVCs and TrainJobs (in the watched namespaces) and
+// ClusterTrainingRuntimes (cluster-wide, so runtime edits reach the runs that use them).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ckpt/aws/fsx_client.h"
+#include "ckpt/controllers/checkpoint_store.h"
+#include "ckpt/controllers/trainrun.h"
+#include "ckpt/kube/informer.h"
+#include "ckpt/runtime/controller.h"
+#include "ckpt/runtime/events.h"
+#include "ckpt/runtime/manager.h"
+#include "controllers/fsx_snapshot.h"
+#include "options.h"
+
+namespace ckpt::operator_main {
+
+class Operator {
+ public:
+  Operator(const OperatorOptions& options, kube::KubeClient& client, aws::FsxClient& fsx, runtime::Metrics& metrics,
+           Clock& clock);
+  // Adds the informers and controllers to `manager`. REQUIRES: before manager.Run().
+  void Register(runtime::Manager& manager);
+
+ private:
+  void AddHandlers();
+
+  controllers::FsxSnapshot snapshot_;
+  runtime::KubeEventRecorder events_;
+  kube::Informer stores_, trainruns_, claims_, trainjobs_, cluster_runtimes_;
+  controllers::CheckpointStoreReconciler store_reconciler_;
+  controllers::TrainRunReconciler trainrun_reconciler_;
+  runtime::Controller store_controller_, trainrun_controller_;
+};
+
+}  // namespace ckpt::operator_main
