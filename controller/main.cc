@@ -64,7 +64,9 @@ aws::FsxClientPtr FsxClient(const OperatorOptions& o, aws::CredentialsProvider& 
 runtime::ManagerOptions ManagerOptionsFrom(const OperatorOptions& o) {
   runtime::ManagerOptions m;
   m.probe_address = o.probe_address;
-  m.metrics_address = o.metrics_address == o.probe_address ? "" : o.metrics_address;
+  // The same address twice means one server for both (a ":0" port is a fresh port each time).
+  const bool shared = o.metrics_address == o.probe_address && !o.probe_address.ends_with(":0");
+  m.metrics_address = shared ? "" : o.metrics_address;
   if (o.leader_elect)
     m.leader_election = runtime::LeaderElectionOptions{o.lease_namespace, o.lease_name, o.identity, o.lease_duration,
                                                        o.renew_deadline, o.retry_period};

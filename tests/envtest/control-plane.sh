@@ -76,9 +76,25 @@ start_etcd() {
   wait_for 30 etcd curl -fsS "$CKPT_ETCD_URL/health" || die "etcd did not start; see $dir/etcd.log"
 }
 
+# Audit log of the operator's service accounts (namespace ckpt-system) only: the RBAC test reads
+# it to check every call the operator made was allowed and every granted permission was used.
+write_audit_policy() {
+  cat > "$1/audit-policy.yaml" <<'EOF_POLICY'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    userGroups: ["system:serviceaccounts:ckpt-system"]
+  - level: None
+EOF_POLICY
+}
+
 start_apiserver() {
   local dir="$1"; source "$dir/env"
+  write_audit_policy "$dir"
   "$BIN/kube-apiserver" --etcd-servers "$CKPT_ETCD_URL" \
+    --audit-policy-file "$dir/audit-policy.yaml" --audit-log-path "$dir/audit.log" --audit-log-format json \
     --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$API_PORT" \
     --tls-cert-file "$dir/pki/apiserver.crt" --tls-private-key-file "$dir/pki/apiserver.key" \
     --client-ca-file "$dir/pki/ca.crt" --token-auth-file "$dir/tokens.csv" \
@@ -114,7 +130,7 @@ install_crds() {
   local kc=("$BIN/kubectl" --kubeconfig "$dir/kubeconfig")
   local files=()
   for f in "$root/third_party/kubeflow-trainer/$trainer"/trainer.kubeflow.org_*.yaml \
-           "$root/third_party/jobset/$jobset"/*.yaml "$root"/crds/*.yaml; do
+           "$root/third_party/jobset/$jobset"/*.yaml "$root"/crds/trainops.io_*.yaml; do
     [[ -f "$f" ]] && files+=(-f "$f")
   done
   "${kc[@]}" apply --server-side -o name "${files[@]}" >/dev/null

@@ -50,7 +50,7 @@ Json Store(const std::string& ns, const std::string& name, const std::string& po
 struct Operator {
   explicit Operator(const std::string& ns, kube::KubeClient& client, aws::FsxClient& fsx)
       : snapshot(fsx, SystemClock()),
-        events(client, SystemClock(), "ckpt-operator", "test"),
+        events(client, SystemClock(), "ckpt-operator", "test", 1s),  // short series: repeats patch
         stores(client, {res::CheckpointStores(), ns}, SystemClock()),
         trainruns(client, {res::TrainRuns(), ns}, SystemClock(),
                   {{{controllers::kTrainRunsByStore, controllers::TrainRunStoreKey}}}),
@@ -92,7 +92,10 @@ class CheckpointStoreControllerTest : public ::testing::Test {
     fsx_ = aws::NewFsxClient(r).release();
     client_ = testing::Envtest().NewClient().release();
     for (const char* ns : {kNs, "crash"}) (void)client_->Create(res::Namespaces(), "", Json{{"metadata", {{"name", ns}}}});
-    operator_ = new Operator(kNs, *client_, *fsx_);
+    auto as_operator = testing::Envtest().NewOperatorClient();  // the ServiceAccount deploy/rbac grants
+    ASSERT_TRUE(as_operator.ok()) << as_operator.status().ToString();
+    operator_client_ = std::move(as_operator).value().release();
+    operator_ = new Operator(kNs, *operator_client_, *fsx_);
   }
   static void TearDownTestSuite() { delete operator_; }
 
@@ -110,7 +113,8 @@ class CheckpointStoreControllerTest : public ::testing::Test {
   static inline StaticCredentials creds_;
   static inline emulator::FsxEmulator* emulator_ = nullptr;
   static inline aws::FsxClient* fsx_ = nullptr;
-  static inline kube::KubeClient* client_ = nullptr;
+  static inline kube::KubeClient* client_ = nullptr;           // admin: the test's own actions
+  static inline kube::KubeClient* operator_client_ = nullptr;  // the operator's ServiceAccount
   static inline Operator* operator_ = nullptr;
 };
 
@@ -205,7 +209,8 @@ TEST_F(CheckpointStoreControllerTest, DeletionPoliciesRetainDeleteAndSnapshot) {
     Delete(name);
     ASSERT_TRUE(Eventually([&] { return Gone(name); }, 60s)) << name << ": " << Get(name)["status"].dump(2);
     auto fs = fsx_->DescribeFileSystems({fs_id});
-    EXPECT_TRUE(client_->Get(res::PersistentVolumes(), "", "ckpt-stores-" + name).status().IsNotFound());
+    // The PV goes once the PV protection finalizer sees it unbound (the claim is garbage-collected).
+    EXPECT_TRUE(Eventually([&] { return client_->Get(res::PersistentVolumes(), "", "ckpt-stores-" + name).status().IsNotFound(); }, 30s));
     if (std::string(policy) == "Retain") {
       EXPECT_TRUE(fs.ok()) << "Retain leaves the file system alone";
       EXPECT_EQ(Associations(fs_id).size(), 4u);
@@ -280,14 +285,14 @@ class FailingStatusWrites : public kube::KubeClient {
 TEST_F(CheckpointStoreControllerTest, CrashBetweenCreateAndStatusWriteStillMakesOneFileSystem) {
   ASSERT_TRUE(client_->Create(res::CheckpointStores(), "crash", Store("crash", "survivor")).ok());
   size_t before = emulator_->FileSystemCount();
-  kube::Informer stores(*client_, {res::CheckpointStores(), "crash"}, SystemClock());
-  kube::Informer trainruns(*client_, {res::TrainRuns(), "crash"}, SystemClock());
+  kube::Informer stores(*operator_client_, {res::CheckpointStores(), "crash"}, SystemClock());
+  kube::Informer trainruns(*operator_client_, {res::TrainRuns(), "crash"}, SystemClock());
   stores.Start();
   trainruns.Start();
   ASSERT_TRUE(stores.store().WaitUntilReady(10s));
-  runtime::KubeEventRecorder events(*client_, SystemClock(), "ckpt-operator", "crash-test");
+  runtime::KubeEventRecorder events(*operator_client_, SystemClock(), "ckpt-operator", "crash-test");
   {  // the first operator process: creates the file system, then dies before recording it
-    FailingStatusWrites failing(*client_);
+    FailingStatusWrites failing(*operator_client_);
     controllers::FsxSnapshot snapshot(*fsx_, SystemClock());
     controllers::CheckpointStoreReconciler first(failing, stores.store(), trainruns.store(), *fsx_, snapshot, events,
                                                  SystemClock(), {200ms, 5s, 1s});
@@ -300,7 +305,7 @@ TEST_F(CheckpointStoreControllerTest, CrashBetweenCreateAndStatusWriteStillMakes
   }
   // The restarted process: new snapshot, no memory of the create.
   controllers::FsxSnapshot snapshot(*fsx_, SystemClock());
-  controllers::CheckpointStoreReconciler second(*client_, stores.store(), trainruns.store(), *fsx_, snapshot, events,
+  controllers::CheckpointStoreReconciler second(*operator_client_, stores.store(), trainruns.store(), *fsx_, snapshot, events,
                                                 SystemClock(), {200ms, 5s, 1s});
   ASSERT_TRUE(Eventually([&] {
     (void)second.Reconcile("crash/survivor");

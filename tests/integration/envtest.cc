@@ -14,11 +14,13 @@
 
 #include "ckpt/http/transport.h"
 #include "ckpt/kube/config.h"
+#include "integration/rbac_audit.h"
 
 namespace ckpt::testing {
 namespace {
 
 const std::string kScript = std::string(CKPT_SOURCE_DIR) + "/tests/envtest/control-plane.sh";
+const std::string kRbac = std::string(CKPT_SOURCE_DIR) + "/deploy/rbac";
 ControlPlane* g_shared = nullptr;
 
 // Runs a shell command; returns its stdout+stderr, or an error carrying them.
@@ -107,6 +109,57 @@ StatusOr<std::string> ControlPlane::Kubectl(const std::string& args) const {
   return Run(env["BIN"] + "/kubectl --kubeconfig " + kubeconfig() + " " + args);
 }
 
+StatusOr<std::string> ControlPlane::OperatorToken() {
+  if (!operator_token_.empty()) return operator_token_;
+  (void)Kubectl("create namespace ckpt-system");  // may exist already
+  RETURN_IF_ERROR(Kubectl("apply -k " + kRbac).status());
+  ASSIGN_OR_RETURN(std::string token, Kubectl("create token ckpt-operator -n ckpt-system --duration=24h"));
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  operator_token_ = token;
+  return token;
+}
+
+StatusOr<kube::KubeClientPtr> ControlPlane::NewOperatorClient() {
+  ASSIGN_OR_RETURN(std::string token, OperatorToken());
+  kube::ClientConfig config = client_config();
+  config.bearer_token = token;
+  return kube::NewRestClient(config);
+}
+
+StatusOr<std::string> ControlPlane::OperatorKubeconfig() {
+  ASSIGN_OR_RETURN(std::string token, OperatorToken());
+  std::ifstream in(kubeconfig());
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string admin = ReadEnvFile(dir_ + "/env")["CKPT_ADMIN_TOKEN"];
+  auto at = text.find(admin);
+  if (admin.empty() || at == std::string::npos) return Internal("admin token not found in " + kubeconfig());
+  text.replace(at, admin.size(), token);
+  const std::string path = dir_ + "/operator.kubeconfig";
+  std::ofstream(path) << text;
+  return path;
+}
+
+namespace {
+
+// After the tests: every call the operator's ServiceAccount made must have been allowed. The
+// calls are saved under $CKPT_RBAC_USAGE_DIR for rbac_least_privilege_test, which checks that
+// deploy/rbac grants nothing the suite never used.
+bool CheckOperatorCalls(const ControlPlane& cp, const std::string& binary) {
+  auto audit = ReadAudit(cp.dir() + "/audit.log", kOperatorUser);
+  if (!audit.ok() || (audit->allowed.empty() && audit->denied.empty())) return true;
+  for (const auto& d : audit->denied) std::cerr << "[rbac] FORBIDDEN for the operator: " << d << "\n";
+  std::cerr << "[rbac] the operator made " << audit->allowed.size() << " distinct kinds of call; "
+            << audit->denied.size() << " forbidden\n";
+  if (const char* dir = std::getenv("CKPT_RBAC_USAGE_DIR")) {
+    std::filesystem::create_directories(dir);
+    std::ofstream out(std::string(dir) + "/" + binary + "-" + cp.trainer_version() + ".tsv");
+    for (const auto& c : audit->allowed) out << c.ToString() << "\n";
+  }
+  return audit->denied.empty();
+}
+
+}  // namespace
+
 ControlPlane& Envtest() {
   if (!g_shared) {
     std::cerr << "[envtest] no shared control plane: use CKPT_ENVTEST_MAIN()\n";
@@ -124,6 +177,7 @@ int RunWithEnvtest(int argc, char** argv) {
   }
   g_shared = cp->get();
   int rc = RUN_ALL_TESTS();
+  if (!CheckOperatorCalls(**cp, std::filesystem::path(argv[0]).filename().string())) rc = 1;
   g_shared = nullptr;
   return rc;
 }

@@ -46,9 +46,17 @@ class ControlPlane {
   // Runs `kubectl <args>` against this control plane; returns its combined output.
   StatusOr<std::string> Kubectl(const std::string& args) const;
 
+  // The operator's real identity: installs deploy/rbac (namespace ckpt-system, ServiceAccount
+  // ckpt-operator and its roles) on first use, then returns a client, or a kubeconfig file for
+  // the daemon binary, authenticated with a token of that ServiceAccount. Its calls are audited,
+  // and RunWithEnvtest fails the binary if any was forbidden.
+  StatusOr<kube::KubeClientPtr> NewOperatorClient();
+  StatusOr<std::string> OperatorKubeconfig();
+
  private:
   ControlPlane() = default;
-  std::string dir_, trainer_version_, api_url_, etcd_url_;
+  StatusOr<std::string> OperatorToken();
+  std::string dir_, trainer_version_, api_url_, etcd_url_, operator_token_;
 };
 
 // The control plane shared by all tests of one binary (see CKPT_ENVTEST_MAIN).

@@ -77,7 +77,10 @@ class TrainRunControllerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     client_ = testing::Envtest().NewClient().release();
-    operator_ = new TrainRunOperator(*client_);
+    auto as_operator = testing::Envtest().NewOperatorClient();  // the ServiceAccount deploy/rbac grants
+    ASSERT_TRUE(as_operator.ok()) << as_operator.status().ToString();
+    operator_client_ = std::move(as_operator).value().release();
+    operator_ = new TrainRunOperator(*operator_client_);
   }
   static void TearDownTestSuite() { delete operator_; }
   static Json Run(const std::string& n) { return *client_->Get(res::TrainRuns(), "default", n); }
@@ -99,7 +102,8 @@ class TrainRunControllerTest : public ::testing::Test {
                                       {"lastTransitionTime", "2026-11-22T00:00:00Z"}}}}};
     ASSERT_TRUE(client_->Update(res::TrainJobs(), job, "status").ok());
   }
-  static inline kube::KubeClient* client_ = nullptr;
+  static inline kube::KubeClient* client_ = nullptr;           // admin: the test's own actions
+  static inline kube::KubeClient* operator_client_ = nullptr;  // the operator's ServiceAccount
   static inline TrainRunOperator* operator_ = nullptr;
 };
 
@@ -187,6 +191,22 @@ TEST_F(TrainRunControllerTest, SourceRuntimeChangesReachTheDerivedRuntime) {
     return rt.ok() && (*rt)["spec"]["template"]["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["spec"]
                           ["containers"][0]["image"] == "pytorch/pytorch:patched";
   }, 20s)) << "the derived runtime follows the source runtime";
+}
+
+TEST_F(TrainRunControllerTest, ANamespacedTrainingRuntimeCanBeTheSource) {
+  ReadyStore("ns-store");
+  Json team = *client_->Get(res::ClusterTrainingRuntimes(), "", "torch-distributed");
+  team = {{"apiVersion", team["apiVersion"]}, {"kind", "TrainingRuntime"},
+          {"metadata", {{"name", "team-torch"}, {"namespace", "default"}, {"labels", team["metadata"]["labels"]}}},
+          {"spec", team["spec"]}};
+  ASSERT_TRUE(client_->Create(res::TrainingRuntimes(), "default", team).ok());
+  Json tr = TrainRun("team-run", "ns-store");
+  tr["spec"]["runtimeRef"] = {{"kind", "TrainingRuntime"}, {"name", "team-torch"}};
+  ASSERT_TRUE(client_->Create(res::TrainRuns(), "default", tr).ok());
+  ASSERT_TRUE(Eventually([] { return Phase("team-run") == "Running"; })) << Run("team-run")["status"].dump(2);
+  auto rt = client_->Get(res::TrainingRuntimes(), "default", "team-run-runtime");
+  ASSERT_TRUE(rt.ok());
+  EXPECT_EQ((*rt)["spec"]["template"]["spec"]["failurePolicy"]["maxRestarts"], 10);
 }
 
 TEST_F(TrainRunControllerTest, DeletingTheRunRemovesOwnedObjectsOnly) {

@@ -1,0 +1,206 @@
+// The shipped pieces end to end on a real API server: `kubectl apply -k deploy/default` installs
+// the CRDs, namespace, RBAC, Deployment and Service; then the real ckpt-operator binary runs as
+// the ServiceAccount that RBAC grants (leader election on, FSx emulator as its AWS endpoint), and
+// the sample manifests from deploy/samples converge: store Ready with its claim Bound by the real
+// PV binder, TrainRun Running with its TrainJob. It checks the probes, metrics, the Lease, log
+// lines carrying the reconcile context, deletion, and a SIGTERM that exits 0 and frees the Lease.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "ckpt/emulator/fsx_emulator.h"
+#include "ckpt/http/transport.h"
+#include "integration/envtest.h"
+#include "integration/rbac_audit.h"
+#include "integration/test_objects.h"
+
+extern char** environ;
+
+namespace ckpt {
+namespace {
+
+namespace fs = std::filesystem;
+namespace res = kube::resources;
+using kube::Json;
+using testing::Eventually;
+using namespace std::chrono_literals;
+
+constexpr char kNs[] = "e2e";
+// Resources only this test reads (the operator itself never touches them).
+const kube::Resource kDeployments{"apps", "v1", "deployments", "Deployment", true};
+const kube::Resource kServiceAccounts{"", "v1", "serviceaccounts", "ServiceAccount", true};
+const kube::Resource kServices{"", "v1", "services", "Service", true};
+const kube::Resource kClusterRoles{"rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false};
+const std::string kSource = CKPT_SOURCE_DIR;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// The daemon as a child process, its stdout+stderr in `log`.
+pid_t StartOperator(const std::string& kubeconfig, const std::string& fsx_url, const std::string& log) {
+  std::vector<std::string> args{CKPT_OPERATOR_BINARY, "--kubeconfig", kubeconfig, "--aws-endpoint-url", fsx_url,
+                                "--aws-region", "us-east-1", "--fsx-poll-interval", "300ms",
+                                "--trainrun-poll-interval", "1s", "--leader-election-identity", "e2e-operator",
+                                "--health-probe-bind-address", "127.0.0.1:0", "--metrics-bind-address", "127.0.0.1:0"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+  setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", 1);
+  posix_spawn_file_actions_t files;
+  posix_spawn_file_actions_init(&files);
+  posix_spawn_file_actions_addopen(&files, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&files, 1, 2);
+  pid_t pid = 0;
+  EXPECT_EQ(posix_spawn(&pid, args[0].c_str(), &files, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&files);
+  return pid;
+}
+
+// "probes on 127.0.0.1:0 (port 41234)" -> 41234
+int PortFromLog(const std::string& log, const std::string& what) {
+  std::smatch m;
+  std::string text = ReadFile(log);
+  if (!std::regex_search(text, m, std::regex(what + " on \\S+ \\(port (\\d+)\\)"))) return 0;
+  return std::stoi(m[1]);
+}
+
+StatusOr<http::HttpResponse> HttpGet(int port, const std::string& path) {
+  return http::NewCurlTransport({})->Send({"GET", "http://127.0.0.1:" + std::to_string(port) + path, {}, ""});
+}
+
+class OperatorEndToEndTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    emulator::FsxEmulatorOptions o;
+    o.create_time = o.update_time = o.delete_time = o.association_time = 1s;
+    emulator_ = std::move(emulator::StartFsxEmulator(o)).value().release();
+    client_ = testing::Envtest().NewClient().release();
+  }
+  static void TearDownTestSuite() {
+    if (pid_ > 0) kill(pid_, SIGKILL), waitpid(pid_, nullptr, 0);
+  }
+  static std::string Field(const kube::Resource& r, const std::string& name, const std::string& pointer) {
+    auto o = client_->Get(r, kNs, name);
+    return o.ok() ? o->value(Json::json_pointer(pointer), std::string()) : "";
+  }
+  static inline emulator::FsxEmulator* emulator_ = nullptr;
+  static inline kube::KubeClient* client_ = nullptr;
+  static inline pid_t pid_ = 0;
+  static inline std::string log_;
+};
+
+TEST_F(OperatorEndToEndTest, KustomizeInstallsTheOperatorsObjects) {
+  auto applied = testing::Envtest().Kubectl("apply -k " + kSource + "/deploy/default");
+  ASSERT_TRUE(applied.ok()) << applied.status().ToString();
+  std::cerr << *applied;
+  auto deploy = client_->Get(kDeployments, "ckpt-system", "ckpt-operator");
+  ASSERT_TRUE(deploy.ok()) << deploy.status().ToString();
+  EXPECT_EQ((*deploy)["spec"]["replicas"], 2);
+  const Json& pod = (*deploy)["spec"]["template"]["spec"];
+  EXPECT_EQ(pod["serviceAccountName"], "ckpt-operator");
+  EXPECT_EQ(pod["securityContext"]["runAsNonRoot"], true);
+  EXPECT_EQ(pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"], true);
+  for (const auto& [r, ns, name] : {std::tuple{kServiceAccounts, "ckpt-system", "ckpt-operator"},
+                                   {kServices, "ckpt-system", "ckpt-operator-metrics"},
+                                   {kClusterRoles, "", "ckpt-operator"}})
+    EXPECT_TRUE(client_->Get(r, ns, name).ok()) << name;
+}
+
+TEST_F(OperatorEndToEndTest, BinaryRunsTheSamplesToConvergenceAsItsServiceAccount) {
+  auto kubeconfig = testing::Envtest().OperatorKubeconfig();
+  ASSERT_TRUE(kubeconfig.ok()) << kubeconfig.status().ToString();
+  (void)client_->Create(res::Namespaces(), "", Json{{"metadata", {{"name", kNs}}}});
+  log_ = testing::Envtest().dir() + "/operator.log";
+  pid_ = StartOperator(*kubeconfig, emulator_->url(), log_);
+  auto samples = testing::Envtest().Kubectl("apply -k " + kSource + "/deploy/samples -n " + kNs);
+  ASSERT_TRUE(samples.ok()) << samples.status().ToString();
+
+  ASSERT_TRUE(Eventually([] { return Field(res::CheckpointStores(), "workshop", "/status/phase") == "Ready"; }, 90s))
+      << ReadFile(log_);
+  EXPECT_TRUE(Eventually([] { return Field(res::PersistentVolumeClaims(), "workshop-ckpt", "/status/phase") == "Bound"; }, 30s));
+  ASSERT_TRUE(Eventually([] { return Field(res::TrainRuns(), "llama-finetune", "/status/phase") == "Running"; }, 30s));
+  auto job = client_->Get(res::TrainJobs(), kNs, "llama-finetune");
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ(emulator_->FileSystemCount(), 1u);
+
+  auto lease = client_->Get(res::Leases(), "ckpt-system", "ckpt-operator");
+  ASSERT_TRUE(lease.ok());
+  EXPECT_EQ((*lease)["spec"]["holderIdentity"], "e2e-operator");
+  EXPECT_NE(ReadFile(log_).find("[checkpointstore e2e/workshop #"), std::string::npos) << "log lines carry the reconcile";
+  std::string status = ReadFile("/proc/" + std::to_string(pid_) + "/status");
+  std::smatch rss;
+  if (std::regex_search(status, rss, std::regex("VmRSS:\\s+(\\d+) kB")))
+    std::cerr << "[e2e] operator RSS after converging 1 store + 1 run, 5 informers, 2 controllers: "
+              << std::stoi(rss[1]) / 1024.0 << " MB\n";
+}
+
+TEST_F(OperatorEndToEndTest, ProbesAndMetricsServe) {
+  ASSERT_GT(pid_, 0);
+  int probes = PortFromLog(log_, "probes"), metrics = PortFromLog(log_, "metrics");
+  ASSERT_GT(probes, 0) << ReadFile(log_);
+  ASSERT_GT(metrics, 0);
+  auto ready = HttpGet(probes, "/readyz");
+  ASSERT_TRUE(ready.ok());
+  EXPECT_EQ(ready->status, 200);
+  auto m = HttpGet(metrics, "/metrics");
+  ASSERT_TRUE(m.ok());
+  EXPECT_NE(m->body.find("fsx_api_requests_total{code=\"OK\",op=\"CreateFileSystem\"} 1"), std::string::npos) << m->body;
+  EXPECT_NE(m->body.find("controller_runtime_reconcile_total{controller=\"trainrun\""), std::string::npos);
+  EXPECT_NE(m->body.find("rest_client_requests_total"), std::string::npos);
+}
+
+TEST_F(OperatorEndToEndTest, DeletingTheRunThenTheStoreCleansUpAndSigtermFreesTheLease) {
+  ASSERT_GT(pid_, 0);
+  ASSERT_TRUE(client_->Delete(res::TrainRuns(), kNs, "llama-finetune").ok());
+  auto store = client_->Patch(res::CheckpointStores(), kNs, "workshop", {kube::PatchType::kMerge},
+                              R"({"spec": {"deletionPolicy": "Delete"}})");
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  ASSERT_TRUE(client_->Delete(res::CheckpointStores(), kNs, "workshop").ok());
+  EXPECT_TRUE(Eventually([] { return client_->Get(res::CheckpointStores(), kNs, "workshop").status().IsNotFound(); }, 60s))
+      << ReadFile(log_);
+  EXPECT_TRUE(Eventually([] { return emulator_->FileSystemCount() == 0; }, 30s));
+
+  kill(pid_, SIGTERM);
+  int wstatus = 0;
+  ASSERT_EQ(waitpid(pid_, &wstatus, 0), pid_);
+  pid_ = 0;
+  EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) << ReadFile(log_);
+  auto lease = client_->Get(res::Leases(), "ckpt-system", "ckpt-operator");
+  ASSERT_TRUE(lease.ok());
+  EXPECT_EQ((*lease)["spec"].value("holderIdentity", ""), "") << "released on SIGTERM";
+}
+
+// The RBAC evidence is only as good as its detector: a forbidden call must show up as denied.
+TEST_F(OperatorEndToEndTest, AuditDetectorSeesAForbiddenCall) {
+  auto& cp = testing::Envtest();
+  (void)cp.Kubectl("create namespace ckpt-system");  // exists unless this test runs alone
+  ASSERT_TRUE(cp.Kubectl("create serviceaccount rbac-probe -n ckpt-system").ok());
+  auto token = cp.Kubectl("create token rbac-probe -n ckpt-system");
+  ASSERT_TRUE(token.ok());
+  std::string t = *token;
+  t.erase(t.find_last_not_of(" \n") + 1);
+  kube::ClientConfig config = cp.client_config();
+  config.bearer_token = t;
+  auto probe = kube::NewRestClient(config);
+  kube::Resource secrets{"", "v1", "secrets", "Secret", true};
+  EXPECT_TRUE(probe->List(secrets, "default", {}).status().IsForbidden());
+  auto audit = testing::ReadAudit(cp.dir() + "/audit.log", "system:serviceaccount:ckpt-system:rbac-probe");
+  ASSERT_TRUE(audit.ok()) << audit.status().ToString();
+  ASSERT_EQ(audit->denied.size(), 1u);
+  EXPECT_NE(audit->denied[0].find("core secrets list"), std::string::npos) << audit->denied[0];
+}
+
+}  // namespace
+}  // namespace ckpt
+
+CKPT_ENVTEST_MAIN();
