@@ -104,7 +104,8 @@ printf '\n' >&2
 "${kubectl[@]}" get checkpointstores,trainruns,pv,pvc,trainjobs -n "$ns"
 cat >&2 <<EOT
 
-Converged. Everything keeps running; look around with:
+Converged. (No Kubeflow Trainer or JobSet controller runs locally, so the TrainJob exists but
+starts no pods; on a cluster, Trainer takes it from here.) Everything keeps running; look around:
   export KUBECONFIG=$cp_dir/kubeconfig PATH=$bin:\$PATH
   kubectl describe checkpointstore workshop        # conditions and Events
   kubectl get trainingruntime llama-finetune-runtime -o yaml   # the derived runtime

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Keeps the README true: its "Set up on a fresh machine" section must hold exactly the two
+# commands (quickstart, tests), .ci/run must call the test command, and the quickstart command
+# is run here as written (in a throw-away state directory) and must print the converged objects.
+# Usage: quickstart_test.sh BUILD_DIR
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+export BUILD_DIR="$1"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# The shell lines inside fenced blocks of the set-up section.
+mapfile -t commands < <(awk '/^## Set up on a fresh machine/{s=1; next} /^## /{s=0} s && /^```/{f=!f; next} s && f' README.md)
+((${#commands[@]} == 2)) || fail "README's set-up section has ${#commands[@]} commands, want 2: ${commands[*]}"
+[[ "${commands[0]}" == "bash hack/quickstart.sh" ]] || fail "first set-up command is '${commands[0]}'"
+[[ "${commands[1]}" == "bash hack/test.sh" ]] || fail "second set-up command is '${commands[1]}'"
+grep -q "bash hack/test.sh" .ci/run || fail ".ci/run does not run the README's test command"
+echo "README set-up commands: ${commands[*]}"
+
+export QUICKSTART_DIR="$(mktemp -d /tmp/ckpt-quickstart-XXXXXX)"
+trap 'bash hack/quickstart.sh down || true; rm -rf "$QUICKSTART_DIR"' EXIT
+out="$(eval "${commands[0]}" 2>&1)" || { echo "$out"; cat "$QUICKSTART_DIR"/*.log >&2 || true; fail "the quickstart failed"; }
+echo "$out" | tail -25
+for want in "checkpointstore.trainops.io/workshop .*AVAILABLE .*True" "trainrun.trainops.io/llama-finetune .*Running" \
+            "persistentvolumeclaim/workshop-ckpt .*Bound" "trainjob.trainer.kubeflow.org/llama-finetune" "Converged."; do
+  echo "$out" | grep -Eq "$want" || fail "quickstart output lacks /$want/"
+done
+echo "PASS: the quickstart converged"
