@@ -24,6 +24,8 @@ Operator::Operator(const OperatorOptions& o, kube::KubeClient& client, aws::FsxC
       store_controller_({"checkpointstore", o.store_workers}, store_reconciler_, clock, &metrics),
       trainrun_controller_({"trainrun", o.trainrun_workers}, trainrun_reconciler_, clock, &metrics) {
   AddHandlers();
+  stores_.AddHandler(runtime::CountPhases(metrics, "CheckpointStore"));
+  trainruns_.AddHandler(runtime::CountPhases(metrics, "TrainRun"));
 }
 
 void Operator::AddHandlers() {

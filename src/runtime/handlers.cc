@@ -21,6 +21,28 @@ kube::EventHandler EnqueueOwner(WorkQueue& queue, std::string owner_group, std::
   };
 }
 
+namespace {
+std::string PhaseOf(const kube::Json& obj) {
+  auto status = obj.find("status");
+  if (status == obj.end() || !status->is_object()) return "";
+  auto phase = status->find("phase");
+  return phase != status->end() && phase->is_string() ? phase->get<std::string>() : "";
+}
+}  // namespace
+
+kube::EventHandler CountPhases(Metrics& metrics, std::string kind) {
+  return [&metrics, kind = std::move(kind)](const kube::ObjectEvent& e) {
+    using T = kube::ObjectEvent::Type;
+    std::optional<std::string> from, to;
+    if (e.type != T::kAdded) {
+      kube::ObjectPtr old = e.type == T::kDeleted ? e.object : e.OldObject();
+      if (old) from = PhaseOf(*old);
+    }
+    if (e.type != T::kDeleted) to = PhaseOf(*e.object);
+    metrics.ObjectPhase(kind, from, to);
+  };
+}
+
 kube::EventHandler EnqueueMapped(WorkQueue& queue, std::function<std::vector<std::string>(const kube::Json&)> map) {
   return [&queue, map = std::move(map)](const kube::ObjectEvent& e) {
     for (const auto& key : map(*e.object)) queue.Add(key);

@@ -79,12 +79,16 @@ int Manager::Run(std::stop_token stop) {
   std::stop_source controllers_stop;
   std::stop_callback forward(stop, [&] { controllers_stop.request_stop(); });
   std::jthread workers;
+  const std::string lease = options_.leader_election ? options_.leader_election->lease_name : "";
+  if (!lease.empty()) metrics_.LeaderStatus(lease, false);
   auto start_controllers = [&] {
+    if (!lease.empty()) metrics_.LeaderStatus(lease, true);
     workers = std::jthread([&] { RunControllers(controllers_stop.get_token()); });
   };
   auto drain_controllers = [&] {
     controllers_stop.request_stop();
     if (workers.joinable()) workers.join();
+    if (!lease.empty()) metrics_.LeaderStatus(lease, false);
   };
   if (options_.leader_election) {
     LeaderElector elector(client_, *options_.leader_election, clock_);

@@ -61,7 +61,13 @@ Metrics::Metrics()
                         .Help("Request latency in seconds, by verb").Register(*registry_)),
       fsx_requests_(BuildCounter().Name("fsx_api_requests_total")
                         .Help("FSx API attempts by operation and outcome (OK or the FSx error code)")
-                        .Register(*registry_)) {}
+                        .Register(*registry_)),
+      max_concurrent_(BuildGauge().Name("controller_runtime_max_concurrent_reconciles")
+                          .Help("Maximum number of concurrent reconciles per controller").Register(*registry_)),
+      leader_status_(BuildGauge().Name("leader_election_master_status")
+                         .Help("1 while this replica is the leader of the named lease, else 0").Register(*registry_)),
+      objects_(BuildGauge().Name("ckpt_objects")
+                   .Help("CheckpointStores and TrainRuns in the cache, by status.phase").Register(*registry_)) {}
 
 std::string Metrics::Serialize() const {
   return prometheus::TextSerializer().Serialize(registry_->Collect());
@@ -85,6 +91,24 @@ void Metrics::RestRequest(std::string_view method, int code, double seconds) {
 
 void Metrics::FsxRequest(std::string_view op, std::string_view code) {
   fsx_requests_.Add({{"op", std::string(op)}, {"code", std::string(code)}}).Increment();
+}
+
+void Metrics::MaxConcurrentReconciles(const std::string& controller, int workers) {
+  max_concurrent_.Add({{"controller", controller}}).Set(workers);
+}
+
+void Metrics::LeaderStatus(const std::string& name, bool leading) {
+  leader_status_.Add({{"name", name}}).Set(leading ? 1 : 0);
+}
+
+void Metrics::ObjectPhase(const std::string& kind, const std::optional<std::string>& from,
+                          const std::optional<std::string>& to) {
+  if (from == to) return;
+  auto gauge = [&](const std::string& phase) -> prometheus::Gauge& {
+    return objects_.Add({{"kind", kind}, {"phase", phase.empty() ? "None" : phase}});
+  };
+  if (from) gauge(*from).Decrement();
+  if (to) gauge(*to).Increment();
 }
 
 QueueObserver* Metrics::QueueObserverFor(const std::string& name) {

@@ -1,5 +1,6 @@
 // Event handlers that map informer changes to reconcile keys (controller-runtime's
-// EnqueueRequestForObject / EnqueueRequestForOwner / EnqueueRequestsFromMapFunc).
+// EnqueueRequestForObject / EnqueueRequestForOwner / EnqueueRequestsFromMapFunc), and one that
+// keeps a per-phase object gauge.
 #pragma once
 
 #include <functional>
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "ckpt/kube/store.h"
+#include "ckpt/runtime/metrics.h"
 #include "ckpt/runtime/work_queue.h"
 
 namespace ckpt::runtime {
@@ -20,5 +22,8 @@ kube::EventHandler EnqueueOwner(WorkQueue& queue, std::string owner_group, std::
 
 // Enqueues whatever keys `map` returns for the changed object (e.g. the TrainRuns using a store).
 kube::EventHandler EnqueueMapped(WorkQueue& queue, std::function<std::vector<std::string>(const kube::Json&)> map);
+
+// Keeps ckpt_objects{kind,phase} equal to the cache's objects counted by status.phase.
+kube::EventHandler CountPhases(Metrics& metrics, std::string kind);
 
 }  // namespace ckpt::runtime

@@ -2,8 +2,9 @@
 // (controller_runtime_reconcile_total{controller,result}, ..._reconcile_errors_total,
 // ..._terminal_reconcile_errors_total, ..._reconcile_time_seconds, ..._active_workers,
 // workqueue_depth/adds_total/retries_total/queue_duration_seconds{name}) plus REST client
-// request counters (rest_client_requests_total{code,method}) and FSx API attempts
-// (fsx_api_requests_total{op,code}). Thread-safe.
+// request counters (rest_client_requests_total{code,method}), leader_election_master_status{name},
+// FSx API attempts (fsx_api_requests_total{op,code}) and the operator's objects by phase
+// (ckpt_objects{kind,phase}). docs/metrics.md lists them all. Thread-safe.
 #pragma once
 
 #include <prometheus/counter.h>
@@ -13,6 +14,7 @@
 #include <prometheus/registry.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -35,6 +37,13 @@ class Metrics {
   void RestRequest(std::string_view method, int code, double seconds);
   // One FSx API attempt: `code` is "OK" or the FSx error code (feeds fsx_api_requests_total).
   void FsxRequest(std::string_view op, std::string_view code);
+  void MaxConcurrentReconciles(const std::string& controller, int workers);
+  // 1 while this replica holds the lease `name`, else 0.
+  void LeaderStatus(const std::string& name, bool leading);
+  // An object of `kind` moved from phase `from` to `to` (nullopt: it was created / deleted; an
+  // object without a phase yet counts as "None").
+  void ObjectPhase(const std::string& kind, const std::optional<std::string>& from,
+                   const std::optional<std::string>& to);
   // A QueueObserver feeding workqueue_* for the queue `name`; owned by this Metrics.
   QueueObserver* QueueObserverFor(const std::string& name);
 
@@ -52,6 +61,9 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& rest_requests_;
   prometheus::Family<prometheus::Histogram>& rest_latency_;
   prometheus::Family<prometheus::Counter>& fsx_requests_;
+  prometheus::Family<prometheus::Gauge>& max_concurrent_;
+  prometheus::Family<prometheus::Gauge>& leader_status_;
+  prometheus::Family<prometheus::Gauge>& objects_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<QueueObserver>> observers_;  // guarded by mu_
 };
