@@ -20,7 +20,7 @@ Controller::Controller(ControllerOptions options, Reconciler& reconciler, Clock&
 
 void Controller::Run(std::stop_token stop) {
   spdlog::info("controller={} starting {} workers", options_.name, options_.workers);
-  if (metrics_) metrics_->MaxConcurrentReconciles(options_.name, options_.workers);
+  if (metrics_) metrics_->InitController(options_.name, options_.workers);
   std::vector<std::jthread> workers;
   for (int i = 0; i < options_.workers; ++i) {
     workers.emplace_back([this, stop] {

@@ -93,8 +93,13 @@ void Metrics::FsxRequest(std::string_view op, std::string_view code) {
   fsx_requests_.Add({{"op", std::string(op)}, {"code", std::string(code)}}).Increment();
 }
 
-void Metrics::MaxConcurrentReconciles(const std::string& controller, int workers) {
+void Metrics::InitController(const std::string& controller, int workers) {
   max_concurrent_.Add({{"controller", controller}}).Set(workers);
+  for (const char* result : {"success", "error", "requeue_after", "terminal_error"})
+    reconcile_total_.Add({{"controller", controller}, {"result", result}});
+  reconcile_errors_.Add({{"controller", controller}});
+  terminal_errors_.Add({{"controller", controller}});
+  active_workers_.Add({{"controller", controller}});
 }
 
 void Metrics::LeaderStatus(const std::string& name, bool leading) {

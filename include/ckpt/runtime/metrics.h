@@ -37,7 +37,9 @@ class Metrics {
   void RestRequest(std::string_view method, int code, double seconds);
   // One FSx API attempt: `code` is "OK" or the FSx error code (feeds fsx_api_requests_total).
   void FsxRequest(std::string_view op, std::string_view code);
-  void MaxConcurrentReconciles(const std::string& controller, int workers);
+  // Exposes a controller's series from the start (all zero, as controller-runtime does), so
+  // rate() and alerts work before the first error, and records its worker count.
+  void InitController(const std::string& controller, int workers);
   // 1 while this replica holds the lease `name`, else 0.
   void LeaderStatus(const std::string& name, bool leading);
   // An object of `kind` moved from phase `from` to `to` (nullopt: it was created / deleted; an
