@@ -71,6 +71,7 @@ Status ConfigureLogging(std::string_view level, bool json) {
   auto parsed = spdlog::level::from_str(std::string(level));
   if (parsed == spdlog::level::off && level != "off")
     return InvalidArgument("log level \"" + std::string(level) + "\": want trace, debug, info, warn or error");
+  spdlog::drop("ckpt-operator");  // reconfiguring replaces the logger
   auto logger = spdlog::stderr_logger_mt("ckpt-operator");
   if (json) logger->set_formatter(std::make_unique<JsonFormatter>());
   else logger->set_formatter(std::make_unique<TextFormatter>());
