@@ -64,6 +64,7 @@ aws::FsxClientPtr FsxClient(const OperatorOptions& o, aws::CredentialsProvider& 
 runtime::ManagerOptions ManagerOptionsFrom(const OperatorOptions& o) {
   runtime::ManagerOptions m;
   m.probe_address = o.probe_address;
+  m.cache_sync_timeout = std::max(std::chrono::seconds(1), std::chrono::duration_cast<std::chrono::seconds>(o.cache_sync_timeout));
   // The same address twice means one server for both (a ":0" port is a fresh port each time).
   const bool shared = o.metrics_address == o.probe_address && !o.probe_address.ends_with(":0");
   m.metrics_address = shared ? "" : o.metrics_address;

@@ -57,6 +57,8 @@ void AddKubernetes(CLI::App& app, OperatorOptions& o) {
       ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
   app.add_option("--kube-api-burst", o.burst, "client-side burst")->envname("CKPT_KUBE_API_BURST")
       ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
+  AddDuration(app, g, "--cache-sync-timeout", o.cache_sync_timeout, "CKPT_CACHE_SYNC_TIMEOUT",
+              "exit 1 if the caches have not listed by then (RBAC, missing CRDs)");
 }
 
 void AddControllers(CLI::App& app, OperatorOptions& o) {

@@ -22,6 +22,7 @@ struct OperatorOptions {
   std::vector<std::string> namespaces;  // empty = every namespace
   double qps = 20;
   int burst = 30;
+  Millis cache_sync_timeout{120'000};  // give up (exit 1) when caches cannot list by then
   // Controllers
   int store_workers = 2;
   int trainrun_workers = 2;

@@ -1,6 +1,8 @@
 // The list-then-watch loop (see include/ckpt/kube/reflector.h for the state machine).
 #include "ckpt/kube/reflector.h"
 
+#include <spdlog/spdlog.h>
+
 #include <thread>
 
 #include "ckpt/kube/api_error.h"
@@ -101,7 +103,12 @@ void Reflector::Run(std::stop_token stop) {
     }
     ++stats_.errors;
     if (state_ != WatchState::kWatching) state_ = WatchState::kEmpty;
-    (void)SleepFor(clock_, backoff_.NextDelay(clock_.Monotonic()), stop);
+    auto delay = backoff_.NextDelay(clock_.Monotonic());
+    // Warn: a Forbidden list (RBAC) or an unknown resource (missing CRD) must be visible in the log.
+    spdlog::warn("{} {} {}: {} (retrying in {}ms)", state_ == WatchState::kWatching ? "watch" : "list",
+                 options_.resource.plural, options_.namespace_.empty() ? "in all namespaces" : "in " + options_.namespace_,
+                 s.ToString(), delay.count());
+    (void)SleepFor(clock_, delay, stop);
   }
 }
 

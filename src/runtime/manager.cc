@@ -61,7 +61,8 @@ Status Manager::StartCaches(std::stop_token stop) {
   for (auto* i : informers_) i->Start();
   for (auto* i : informers_) {
     if (!i->store().WaitUntilReady(options_.cache_sync_timeout) && !stop.stop_requested())
-      return Unavailable("cache did not sync within " + std::to_string(options_.cache_sync_timeout.count()) + "s");
+      return Unavailable("the " + i->reflector().resource().plural + " cache did not sync within " +
+                         std::to_string(options_.cache_sync_timeout.count()) + "s (see the warnings above)");
   }
   spdlog::info("caches synced ({} informers)", informers_.size());
   return Status::Ok();

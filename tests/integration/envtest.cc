@@ -109,14 +109,20 @@ StatusOr<std::string> ControlPlane::Kubectl(const std::string& args) const {
   return Run(env["BIN"] + "/kubectl --kubeconfig " + kubeconfig() + " " + args);
 }
 
+StatusOr<std::string> ControlPlane::ServiceAccountToken(const std::string& name) const {
+  (void)Kubectl("create namespace ckpt-system");         // may exist already
+  (void)Kubectl("create serviceaccount -n ckpt-system " + name);
+  ASSIGN_OR_RETURN(std::string token, Kubectl("create token " + name + " -n ckpt-system --duration=24h"));
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  return token;
+}
+
 StatusOr<std::string> ControlPlane::OperatorToken() {
   if (!operator_token_.empty()) return operator_token_;
-  (void)Kubectl("create namespace ckpt-system");  // may exist already
+  (void)Kubectl("create namespace ckpt-system");
   RETURN_IF_ERROR(Kubectl("apply -k " + kRbac).status());
-  ASSIGN_OR_RETURN(std::string token, Kubectl("create token ckpt-operator -n ckpt-system --duration=24h"));
-  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
-  operator_token_ = token;
-  return token;
+  ASSIGN_OR_RETURN(operator_token_, ServiceAccountToken("ckpt-operator"));
+  return operator_token_;
 }
 
 StatusOr<kube::KubeClientPtr> ControlPlane::NewOperatorClient() {
@@ -126,17 +132,21 @@ StatusOr<kube::KubeClientPtr> ControlPlane::NewOperatorClient() {
   return kube::NewRestClient(config);
 }
 
-StatusOr<std::string> ControlPlane::OperatorKubeconfig() {
-  ASSIGN_OR_RETURN(std::string token, OperatorToken());
+StatusOr<std::string> ControlPlane::KubeconfigWithToken(const std::string& token, const std::string& file_name) const {
   std::ifstream in(kubeconfig());
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const std::string admin = ReadEnvFile(dir_ + "/env")["CKPT_ADMIN_TOKEN"];
   auto at = text.find(admin);
   if (admin.empty() || at == std::string::npos) return Internal("admin token not found in " + kubeconfig());
   text.replace(at, admin.size(), token);
-  const std::string path = dir_ + "/operator.kubeconfig";
+  const std::string path = dir_ + "/" + file_name;
   std::ofstream(path) << text;
   return path;
+}
+
+StatusOr<std::string> ControlPlane::OperatorKubeconfig() {
+  ASSIGN_OR_RETURN(std::string token, OperatorToken());
+  return KubeconfigWithToken(token, "operator.kubeconfig");
 }
 
 namespace {

@@ -52,6 +52,10 @@ class ControlPlane {
   // and RunWithEnvtest fails the binary if any was forbidden.
   StatusOr<kube::KubeClientPtr> NewOperatorClient();
   StatusOr<std::string> OperatorKubeconfig();
+  // A kubeconfig file (in dir()) that authenticates with `token` instead of the admin's.
+  StatusOr<std::string> KubeconfigWithToken(const std::string& token, const std::string& file_name) const;
+  // A token for ServiceAccount ckpt-system/`name`, creating the namespace and account if missing.
+  StatusOr<std::string> ServiceAccountToken(const std::string& name) const;
 
  private:
   ControlPlane() = default;

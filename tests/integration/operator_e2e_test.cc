@@ -46,11 +46,13 @@ std::string ReadFile(const std::string& path) {
 }
 
 // The daemon as a child process, its stdout+stderr in `log`.
-pid_t StartOperator(const std::string& kubeconfig, const std::string& fsx_url, const std::string& log) {
+pid_t StartOperator(const std::string& kubeconfig, const std::string& fsx_url, const std::string& log,
+                    std::vector<std::string> extra = {}) {
   std::vector<std::string> args{CKPT_OPERATOR_BINARY, "--kubeconfig", kubeconfig, "--aws-endpoint-url", fsx_url,
                                 "--aws-region", "us-east-1", "--fsx-poll-interval", "300ms",
                                 "--trainrun-poll-interval", "1s", "--leader-election-identity", "e2e-operator",
                                 "--health-probe-bind-address", "127.0.0.1:0", "--metrics-bind-address", "127.0.0.1:0"};
+  args.insert(args.end(), extra.begin(), extra.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -200,14 +202,10 @@ TEST_F(OperatorEndToEndTest, DeletingTheRunThenTheStoreCleansUpAndSigtermFreesTh
 // The RBAC evidence is only as good as its detector: a forbidden call must show up as denied.
 TEST_F(OperatorEndToEndTest, AuditDetectorSeesAForbiddenCall) {
   auto& cp = testing::Envtest();
-  (void)cp.Kubectl("create namespace ckpt-system");  // exists unless this test runs alone
-  ASSERT_TRUE(cp.Kubectl("create serviceaccount rbac-probe -n ckpt-system").ok());
-  auto token = cp.Kubectl("create token rbac-probe -n ckpt-system");
-  ASSERT_TRUE(token.ok());
-  std::string t = *token;
-  t.erase(t.find_last_not_of(" \n") + 1);
+  auto token = cp.ServiceAccountToken("rbac-probe");
+  ASSERT_TRUE(token.ok()) << token.status().ToString();
   kube::ClientConfig config = cp.client_config();
-  config.bearer_token = t;
+  config.bearer_token = *token;
   auto probe = kube::NewRestClient(config);
   kube::Resource secrets{"", "v1", "secrets", "Secret", true};
   EXPECT_TRUE(probe->List(secrets, "default", {}).status().IsForbidden());
@@ -215,6 +213,23 @@ TEST_F(OperatorEndToEndTest, AuditDetectorSeesAForbiddenCall) {
   ASSERT_TRUE(audit.ok()) << audit.status().ToString();
   ASSERT_EQ(audit->denied.size(), 1u);
   EXPECT_NE(audit->denied[0].find("core secrets list"), std::string::npos) << audit->denied[0];
+}
+
+// Missing permissions are loud: the log names the resource and the refusal, /readyz stays 503, and
+// the process gives up with exit code 1 when its caches cannot sync.
+TEST_F(OperatorEndToEndTest, WithoutRbacTheLogSaysWhatIsForbiddenAndItExits) {
+  auto token = testing::Envtest().ServiceAccountToken("no-rbac");
+  ASSERT_TRUE(token.ok()) << token.status().ToString();
+  auto kubeconfig = testing::Envtest().KubeconfigWithToken(*token, "no-rbac.kubeconfig");
+  ASSERT_TRUE(kubeconfig.ok());
+  const std::string log = testing::Envtest().dir() + "/no-rbac.log";
+  pid_t pid = StartOperator(*kubeconfig, emulator_->url(), log, {"--leader-elect=false", "--cache-sync-timeout", "3s"});
+  int wstatus = 0;
+  ASSERT_TRUE(Eventually([&] { return waitpid(pid, &wstatus, WNOHANG) == pid; }, 30s)) << ReadFile(log);
+  EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 1);
+  std::string text = ReadFile(log);
+  EXPECT_NE(text.find("list checkpointstores in all namespaces: Forbidden"), std::string::npos) << text;
+  EXPECT_NE(text.find("cache did not sync within 3s"), std::string::npos) << text;
 }
 
 }  // namespace

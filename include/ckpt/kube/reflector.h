@@ -50,6 +50,7 @@ class Reflector {
   WatchState state() const { return state_.load(); }
   const ReflectorStats& stats() const { return stats_; }
   std::string resource_version() const;
+  const Resource& resource() const { return options_.resource; }
 
  private:
   Status Step(std::stop_token stop);  // one list or watch; JSON type errors become a Status
