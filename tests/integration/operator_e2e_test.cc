@@ -105,6 +105,8 @@ TEST_F(OperatorEndToEndTest, KustomizeInstallsTheOperatorsObjects) {
   auto applied = testing::Envtest().Kubectl("apply -k " + kSource + "/deploy/default");
   ASSERT_TRUE(applied.ok()) << applied.status().ToString();
   std::cerr << *applied;
+  // ckpt-system enforces (and warns on) the "restricted" Pod Security level: our pod template passes.
+  EXPECT_EQ(applied->find("would violate PodSecurity"), std::string::npos) << *applied;
   auto deploy = client_->Get(kDeployments, "ckpt-system", "ckpt-operator");
   ASSERT_TRUE(deploy.ok()) << deploy.status().ToString();
   EXPECT_EQ((*deploy)["spec"]["replicas"], 2);
