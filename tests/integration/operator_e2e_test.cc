@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <thread>
 
 #include "ckpt/emulator/fsx_emulator.h"
 #include "ckpt/http/transport.h"
@@ -47,10 +48,10 @@ std::string ReadFile(const std::string& path) {
 
 // The daemon as a child process, its stdout+stderr in `log`.
 pid_t StartOperator(const std::string& kubeconfig, const std::string& fsx_url, const std::string& log,
-                    std::vector<std::string> extra = {}) {
+                    std::vector<std::string> extra = {}, const std::string& identity = "e2e-operator") {
   std::vector<std::string> args{CKPT_OPERATOR_BINARY, "--kubeconfig", kubeconfig, "--aws-endpoint-url", fsx_url,
                                 "--aws-region", "us-east-1", "--fsx-poll-interval", "300ms",
-                                "--trainrun-poll-interval", "1s", "--leader-election-identity", "e2e-operator",
+                                "--trainrun-poll-interval", "1s", "--leader-election-identity", identity,
                                 "--health-probe-bind-address", "127.0.0.1:0", "--metrics-bind-address", "127.0.0.1:0"};
   args.insert(args.end(), extra.begin(), extra.end());
   std::vector<char*> argv;
@@ -178,6 +179,35 @@ TEST_F(OperatorEndToEndTest, ProbesAndMetricsServe) {
   for (std::sregex_iterator it(doc.begin(), doc.end(), row), end; it != end; ++it, ++listed)
     EXPECT_NE(m->body.find("# TYPE " + (*it)[1].str() + " "), std::string::npos) << (*it)[1] << " is documented but not exposed";
   EXPECT_GE(listed, 15);
+}
+
+// The Deployment's second replica: warm caches, no reconciles while the first leads; SIGTERM of
+// the leader releases the Lease and the standby takes over within its retry period.
+TEST_F(OperatorEndToEndTest, AStandbyReplicaTakesOverWhenTheLeaderIsTerminated) {
+  ASSERT_GT(pid_, 0);
+  auto kubeconfig = testing::Envtest().OperatorKubeconfig();
+  ASSERT_TRUE(kubeconfig.ok());
+  const std::string standby_log = testing::Envtest().dir() + "/standby.log";
+  pid_t standby = StartOperator(*kubeconfig, emulator_->url(), standby_log, {}, "e2e-standby");
+  ASSERT_TRUE(Eventually([&] { return ReadFile(standby_log).find("caches synced") != std::string::npos; }, 30s));
+  std::this_thread::sleep_for(3s);  // more than one retry period: it must stay a standby
+  EXPECT_EQ(ReadFile(standby_log).find("became leader"), std::string::npos) << ReadFile(standby_log);
+  EXPECT_EQ(ReadFile(standby_log).find("[checkpointstore"), std::string::npos) << "a standby does not reconcile";
+
+  auto terminated_at = std::chrono::steady_clock::now();
+  kill(pid_, SIGTERM);
+  int wstatus = 0;
+  ASSERT_EQ(waitpid(pid_, &wstatus, 0), pid_);
+  EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) << ReadFile(log_);
+  pid_ = standby;
+  log_ = standby_log;
+  ASSERT_TRUE(Eventually([] {
+    auto lease = client_->Get(res::Leases(), "ckpt-system", "ckpt-operator");
+    return lease.ok() && (*lease)["spec"].value("holderIdentity", "") == "e2e-standby";
+  }, 20s));
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - terminated_at).count();
+  std::cerr << "[e2e] handover to the standby after SIGTERM of the leader: " << took << "s\n";
+  EXPECT_LE(took, 5.0) << "a released lease is taken within one retry period (2 s)";
 }
 
 TEST_F(OperatorEndToEndTest, DeletingTheRunThenTheStoreCleansUpAndSigtermFreesTheLease) {
