@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Keeps the README true: its "Set up on a fresh machine" section must hold exactly the two
 # commands (quickstart, tests), .ci/run must call the test command, and the quickstart command
-# is run here as written (in a throw-away state directory) and must print the converged objects.
-# Usage: quickstart_test.sh BUILD_DIR
+# is run here as written and must print the converged objects. Like a newcomer's first run it
+# starts from an empty build directory and state directory (both thrown away afterwards); only the
+# Debian packages and the cached control-plane binaries are already there.
+# Usage: quickstart_test.sh
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-export BUILD_DIR="$1"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # The shell lines inside fenced blocks of the set-up section.
@@ -17,8 +18,9 @@ mapfile -t commands < <(awk '/^## Set up on a fresh machine/{s=1; next} /^## /{s
 grep -q "bash hack/test.sh" .ci/run || fail ".ci/run does not run the README's test command"
 echo "README set-up commands: ${commands[*]}"
 
-export QUICKSTART_DIR="$(mktemp -d /tmp/ckpt-quickstart-XXXXXX)"
-trap 'bash hack/quickstart.sh down || true; rm -rf "$QUICKSTART_DIR"' EXIT
+scratch="$(mktemp -d /tmp/ckpt-quickstart-XXXXXX)"
+export QUICKSTART_DIR="$scratch/state" BUILD_DIR="$scratch/build"
+trap 'bash hack/quickstart.sh down || true; rm -rf "$scratch"' EXIT
 out="$(eval "${commands[0]}" 2>&1)" || { echo "$out"; cat "$QUICKSTART_DIR"/*.log >&2 || true; fail "the quickstart failed"; }
 echo "$out" | tail -25
 for want in "checkpointstore.trainops.io/workshop .*AVAILABLE .*True" "trainrun.trainops.io/llama-finetune .*Running" \

@@ -264,6 +264,33 @@ TEST_F(OperatorEndToEndTest, WithoutRbacTheLogSaysWhatIsForbiddenAndItExits) {
   EXPECT_NE(text.find("cache did not sync within 3s"), std::string::npos) << text;
 }
 
+// --namespaces limits the operator to a list: runs there are reconciled, a run elsewhere is not.
+TEST_F(OperatorEndToEndTest, NamespaceListScopesWhatTheOperatorReconciles) {
+  for (const char* ns : {"team-a", "team-b", "outside"}) {
+    ASSERT_TRUE(client_->Create(res::Namespaces(), "", Json{{"metadata", {{"name", ns}}}}).ok());
+    Json run = {{"apiVersion", "trainops.io/v1alpha1"}, {"kind", "TrainRun"}, {"metadata", {{"name", "r"}, {"namespace", ns}}},
+           {"spec", {{"checkpointStore", "absent"}, {"runtimeRef", {{"name", "torch-distributed"}}},
+                     {"trainer", {{"image", "my/train:1"}}}}}};
+    ASSERT_TRUE(client_->Create(res::TrainRuns(), ns, run).ok());
+  }
+  auto kubeconfig = testing::Envtest().OperatorKubeconfig();
+  ASSERT_TRUE(kubeconfig.ok());
+  const std::string log = testing::Envtest().dir() + "/scoped.log";
+  pid_t pid = StartOperator(*kubeconfig, emulator_->url(), log, {"--leader-elect=false", "--namespaces", "team-a,team-b"});
+  auto phase = [](const char* ns) {
+    auto r = client_->Get(res::TrainRuns(), ns, "r");
+    return r.ok() ? r->value("/status/phase"_json_pointer, std::string()) : "";
+  };
+  EXPECT_TRUE(Eventually([&] { return phase("team-a") == "WaitingForStore" && phase("team-b") == "WaitingForStore"; }, 30s))
+      << ReadFile(log);
+  std::this_thread::sleep_for(2s);
+  EXPECT_EQ(phase("outside"), "") << "a namespace off the list is never touched";
+  kill(pid, SIGTERM);
+  int wstatus = 0;
+  ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
+  EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) << ReadFile(log);
+}
+
 }  // namespace
 }  // namespace ckpt
 
