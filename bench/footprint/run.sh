@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Footprint of ckpt-operator next to its controller-runtime twin (bench/footprint/crtwin), measured
-# in the same run on the same local control plane: both are warm standbys (leader election on, the
-# lease held by a third process), so each runs exactly its list/watch caches for the same five
-# resources and nothing else. Printed per process: RSS, anonymous RSS (its own heap and stacks,
+# Footprint of ckpt-operator next to its twins on controller-runtime (bench/footprint/crtwin) and
+# kube-rs (bench/footprint/krtwin), measured in the same run on the same local control plane.
+# ckpt-operator and the controller-runtime twin are warm standbys (leader election on, the lease
+# held by a third process), so each runs exactly its list/watch caches for the same five resources
+# and nothing else. kube-rs has no leader election: its twin runs its two controllers with no-op
+# reconcilers and, as is idiomatic there, caches only the two primary kinds (a lower bound). Printed per process: RSS, anonymous RSS (its own heap and stacks,
 # without shared-library pages) and time from start to caches synced; first with an empty
 # cluster, then with N CheckpointStores, N TrainRuns and N labelled PVCs (default N=2000).
 #   bash bench/footprint/run.sh [N]
@@ -13,6 +15,7 @@ n="${1:-2000}"
 build="${BUILD_DIR:-build}"
 cr_version=v0.21.0
 twin="$root/.cache/bench/crtwin-$cr_version/crtwin"
+kr_target="$root/.cache/bench/krtwin-kube1"
 
 bin="$(bash tests/envtest/build-binaries.sh)"
 cmake --build "$build" --target ckpt-operator lease_candidate >/dev/null
@@ -20,6 +23,8 @@ if [[ ! -x "$twin" ]]; then
   echo "building the controller-runtime $cr_version twin (once; cached in ${twin%/*})" >&2
   (cd bench/footprint/crtwin && GOSUMDB=off go build -o "$twin" .)
 fi
+echo "building the kube-rs twin (cached in $kr_target)" >&2
+(cd bench/footprint/krtwin && CARGO_TARGET_DIR="$kr_target" cargo build --release --quiet)
 
 work="$(mktemp -d /tmp/ckpt-footprint-XXXXXX)"
 pids=()
@@ -74,16 +79,21 @@ theirs() {
   measure "controller-runtime $cr_version" "grep -q synced '$work/controller-runtime $cr_version.log'" \
     env LEASE_NAME=bench-lease "$twin"
 }
-ratio() {
-  awk -v a="$(cut -d' ' -f"$1" "$work/ckpt-operator.rss")" -v b="$(cut -d' ' -f"$1" "$work/controller-runtime $cr_version.rss")" \
+kuberust() {
+  measure "kube-rs 1.1" "grep -q synced '$work/kube-rs 1.1.log'" env EXPECT="$1" "$kr_target/release/krtwin"
+}
+ratio() {  # ratio FIELD OTHER: OTHER's figure over ckpt-operator's
+  awk -v a="$(cut -d' ' -f"$1" "$work/ckpt-operator.rss")" -v b="$(cut -d' ' -f"$1" "$work/$2.rss")" \
     'BEGIN {printf "%.2f", b / a}'
 }
 report() {
-  echo "  controller-runtime / ckpt-operator: RSS x$(ratio 1), anon x$(ratio 2)"
+  for other in "controller-runtime $cr_version" "kube-rs 1.1"; do
+    printf '  %-32s RSS x%s, anon x%s\n' "$other / ckpt-operator:" "$(ratio 1 "$other")" "$(ratio 2 "$other")"
+  done
 }
 
 echo "== empty cluster (idle, 5 caches, 2 controllers registered)"
-ours; theirs; report
+ours; theirs; kuberust 0; report
 
 "${kubectl[@]}" create namespace bench >/dev/null
 python3 - "$n" > "$work/objects.yaml" <<'EOF'
@@ -128,4 +138,4 @@ EOF
 t0=$SECONDS
 "${kubectl[@]}" create -f "$work/objects.yaml" >/dev/null
 echo "== $n CheckpointStores + $n TrainRuns + $n PVCs (created in $((SECONDS - t0))s)"
-ours; theirs; report
+ours; theirs; kuberust $((2 * n)); report
