@@ -17,10 +17,16 @@ Operator::Operator(const OperatorOptions& o, kube::KubeClient& client, aws::FsxC
                   .namespaces = o.namespaces}),
       claims_(client, {res::PersistentVolumeClaims(), "", controllers::kStoreLabel}, clock, {.namespaces = o.namespaces}),
       trainjobs_(client, {res::TrainJobs(), "", controllers::kTrainRunLabel}, clock, {.namespaces = o.namespaces}),
+      jobsets_(client, {res::JobSets(), ""}, clock, {.transform = controllers::SlimJobSet, .namespaces = o.namespaces}),
       cluster_runtimes_(client, {res::ClusterTrainingRuntimes(), ""}, clock),
+      derived_runtimes_(client, {res::TrainingRuntimes(), "", controllers::kTrainRunLabel}, clock,
+                        {.namespaces = o.namespaces}),
       store_reconciler_(client, stores_.store(), trainruns_.store(), fsx, snapshot_, events_, clock,
                         {o.fsx_poll, o.fsx_resync, o.fsx_refusal_retry}),
-      trainrun_reconciler_(client, trainruns_.store(), stores_.store(), events_, clock, o.trainrun_poll),
+      trainrun_reconciler_(client,
+                           {trainruns_.store(), stores_.store(), trainjobs_.store(), jobsets_.store(),
+                            cluster_runtimes_.store(), derived_runtimes_.store()},
+                           events_, clock, o.trainrun_poll),
       store_controller_({"checkpointstore", o.store_workers}, store_reconciler_, clock, &metrics),
       trainrun_controller_({"trainrun", o.trainrun_workers}, trainrun_reconciler_, clock, &metrics) {
   AddHandlers();
@@ -39,6 +45,8 @@ void Operator::AddHandlers() {
   // TrainRun: its own changes, its TrainJob's, its store's (Ready wakes waiting runs), its runtime's.
   trainruns_.AddHandler(runtime::EnqueueSelf(run_queue));
   trainjobs_.AddHandler(runtime::EnqueueOwner(run_queue, "trainops.io", "TrainRun"));
+  derived_runtimes_.AddHandler(runtime::EnqueueOwner(run_queue, "trainops.io", "TrainRun"));
+  jobsets_.AddHandler(runtime::EnqueueMapped(run_queue, controllers::TrainRunOfJobSet));
   stores_.AddHandler(runtime::EnqueueMapped(run_queue, [runs](const kube::Json& store) {
     std::vector<std::string> keys;
     for (const auto& tr : runs.ByIndex(controllers::kTrainRunsByStore, kube::KeyOf(store))) keys.push_back(kube::KeyOf(*tr));
@@ -53,7 +61,8 @@ void Operator::AddHandlers() {
 }
 
 void Operator::Register(runtime::Manager& manager) {
-  for (auto* i : {&stores_, &trainruns_, &claims_, &trainjobs_, &cluster_runtimes_}) manager.AddInformer(i);
+  for (auto* i : {&stores_, &trainruns_, &claims_, &trainjobs_, &jobsets_, &cluster_runtimes_, &derived_runtimes_})
+    manager.AddInformer(i);
   manager.AddController(&store_controller_);
   manager.AddController(&trainrun_controller_);
 }

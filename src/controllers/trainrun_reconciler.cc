@@ -1,6 +1,7 @@
 // TrainRun reconcile loop (see include/ckpt/controllers/trainrun.h).
 #include "ckpt/controllers/trainrun.h"
 
+#include "ckpt/common/encoding.h"
 #include "controllers/store_plan.h"
 #include "controllers/trainrun_plan.h"
 
@@ -31,23 +32,43 @@ std::vector<std::string> TrainRunRuntimeKey(const Json& tr) {
           tr.value("/spec/runtimeRef/name"_json_pointer, std::string())};
 }
 
-TrainRunReconciler::TrainRunReconciler(kube::KubeClient& client, kube::Store trainruns, kube::Store stores,
-                                       runtime::EventRecorder& events, Clock& clock, std::chrono::milliseconds poll)
-    : client_(client), trainruns_(std::move(trainruns)), stores_(std::move(stores)), events_(events), clock_(clock), poll_(poll) {}
+void SlimJobSet(Json& jobset) {
+  Json slim = {{"apiVersion", jobset.value("apiVersion", "")}, {"kind", jobset.value("kind", "")}};
+  const Json md = jobset.value("metadata", Json::object());
+  for (const char* k : {"name", "namespace", "resourceVersion", "ownerReferences"})
+    if (md.contains(k)) slim["metadata"][k] = md[k];
+  slim["status"]["restarts"] = jobset.value("/status/restarts"_json_pointer, 0);
+  jobset = std::move(slim);
+}
+
+std::vector<std::string> TrainRunOfJobSet(const Json& jobset) {
+  const Json& md = jobset["metadata"];
+  for (const auto& ref : md.value("ownerReferences", Json::array()))
+    if (ref.value("controller", false) && ref.value("kind", "") == "TrainJob")
+      return {kube::KeyOf(md.value("namespace", ""), ref.value("name", ""))};
+  return {};
+}
+
+TrainRunReconciler::TrainRunReconciler(kube::KubeClient& client, TrainRunCaches caches, runtime::EventRecorder& events,
+                                       Clock& clock, std::chrono::milliseconds poll)
+    : client_(client), caches_(std::move(caches)), events_(events), clock_(clock), poll_(poll) {}
 
 StatusOr<Json> TrainRunReconciler::SourceRuntime(const Json& tr) {
   std::string kind = tr.value("/spec/runtimeRef/kind"_json_pointer, std::string("ClusterTrainingRuntime"));
   std::string name = tr.value("/spec/runtimeRef/name"_json_pointer, std::string());
+  // Namespaced runtimes are rare and read on demand; cluster runtimes come from the cache.
   if (kind == "TrainingRuntime") return client_.Get(res::TrainingRuntimes(), tr["metadata"].value("namespace", ""), name);
-  return client_.Get(res::ClusterTrainingRuntimes(), "", name);
+  kube::ObjectPtr cached = caches_.cluster_runtimes.Get(name);
+  if (!cached) return NotFound("ClusterTrainingRuntime " + name + " not found");
+  return *cached;
 }
 
 StatusOr<Action> TrainRunReconciler::Reconcile(const std::string& key) {
-  kube::ObjectPtr obj = trainruns_.Get(key);
+  kube::ObjectPtr obj = caches_.trainruns.Get(key);
   if (!obj || (*obj)["metadata"].contains("deletionTimestamp")) return Action::AwaitChange();  // owner refs clean up
   Ctx c(*obj, FormatRfc3339(clock_.Now()));
   std::string store_name = c.run["spec"].value("checkpointStore", "");
-  kube::ObjectPtr store = stores_.Get(kube::KeyOf(c.ns, store_name));
+  kube::ObjectPtr store = caches_.stores.Get(kube::KeyOf(c.ns, store_name));
   std::string store_phase = store ? store->value("/status/phase"_json_pointer, std::string()) : "";
   c.status["maxRestarts"] = c.run.value("/spec/resilience/maxRestarts"_json_pointer, 0);
   c.status["checkpointDir"] = CheckpointDir(c.run);
@@ -73,8 +94,14 @@ StatusOr<Action> TrainRunReconciler::Reconcile(const std::string& key) {
   c.status["runtimeName"] = DerivedRuntimeName(c.run);
   c.Condition("RuntimeReady", true, "Derived", "TrainingRuntime " + DerivedRuntimeName(c.run) + " derived from " +
                                                    TrainRunRuntimeKey(c.run)[0]);
-  RETURN_IF_ERROR(EnsureTrainJob(c));
-  RETURN_IF_ERROR(Mirror(c));
+  ASSIGN_OR_RETURN(JobState job, EnsureTrainJob(c));
+  if (job != JobState::kReady) {
+    RETURN_IF_ERROR(WriteStatus(c));
+    // Pending: the TrainJob's watch event brings us back (the requeue is a safety net).
+    // Rejected: only an edit of the TrainRun can help, and an edit wakes us.
+    return job == JobState::kPending ? Action::RequeueAfter(std::chrono::seconds(1)) : Action::AwaitChange();
+  }
+  Mirror(c);
   RETURN_IF_ERROR(WriteStatus(c));
   std::string phase = c.status.value("phase", "");
   if (phase == "Succeeded" || phase == "Failed") return Action::AwaitChange();
@@ -84,8 +111,14 @@ StatusOr<Action> TrainRunReconciler::Reconcile(const std::string& key) {
 // Server-side-applies the derived runtime. JobSet's schema makes failurePolicy immutable, so a
 // changed maxRestarts replaces the runtime under the same name (the TrainJob's reference holds;
 // JobSets created from now on get the new policy).
-Status TrainRunReconciler::ApplyRuntime(Ctx& c, const Json& derived) {
+Status TrainRunReconciler::ApplyRuntime(Ctx& c, const Json& unhashed) {
   const std::string name = DerivedRuntimeName(c.run);
+  Json derived = unhashed;
+  const std::string hash = HexEncode(Sha256(unhashed.dump())).substr(0, 16);
+  derived["metadata"]["annotations"][kDerivedHashAnnotation] = hash;
+  kube::ObjectPtr cached = caches_.derived_runtimes.Get(kube::KeyOf(c.ns, name));
+  if (cached && cached->value("/metadata/annotations"_json_pointer, Json::object()).value(kDerivedHashAnnotation, "") == hash)
+    return Status::Ok();  // applied before from the same inputs
   kube::PatchOptions apply{kube::PatchType::kApply, "ckpt-operator", true, ""};
   Status s = client_.Patch(res::TrainingRuntimes(), c.ns, name, apply, derived.dump()).status();
   if (!s.IsInvalid() || s.message().find("immutable") == std::string::npos) return s;
@@ -98,41 +131,45 @@ Status TrainRunReconciler::ApplyRuntime(Ctx& c, const Json& derived) {
   return Status::Ok();
 }
 
-Status TrainRunReconciler::EnsureTrainJob(Ctx& c) {
+// kReady: the TrainJob exists and c.trainjob holds it. kPending: an earlier reconcile created it
+// but the cache has not caught up. kRejected: the API server refused it (SpecAccepted=False).
+StatusOr<TrainRunReconciler::JobState> TrainRunReconciler::EnsureTrainJob(Ctx& c) {
   Json want = BuildTrainJob(c.run);
-  auto have = client_.Get(res::TrainJobs(), c.ns, c.name);
-  if (have.status().IsNotFound()) {
+  kube::ObjectPtr cached = caches_.trainjobs.Get(kube::KeyOf(c.ns, c.name));
+  Json have;
+  if (cached) {
+    have = *cached;
+  } else {
     auto created = client_.Create(res::TrainJobs(), c.ns, want);
+    if (created.status().IsAlreadyExists()) return JobState::kPending;
     if (!created.ok()) {
       c.Condition("SpecAccepted", false, "TrainJobRejected", created.status().message());
       events_.Event(c.run, "Warning", "TrainJobRejected", "Create", created.status().message());
-      return created.status().IsInvalid() ? Status::Ok() : created.status();
+      if (created.status().IsInvalid()) return JobState::kRejected;
+      return created.status();
     }
     events_.Event(c.run, "Normal", "CreatedTrainJob", "Create", "created TrainJob " + c.name);
-    have = created;
+    have = std::move(created).value();
   }
-  if (!have.ok()) return have.status();
   c.status["trainJobName"] = c.name;
   // The TrainJob's trainer and runtimeRef cannot change in place (immutable upstream).
-  if ((*have)["spec"].value("trainer", Json::object()) != want["spec"]["trainer"]) {
+  if (have["spec"].value("trainer", Json::object()) != want["spec"]["trainer"]) {
     c.Condition("SpecAccepted", false, "TrainerImmutable",
                 "spec.trainer changed after the TrainJob was created; the running job keeps its trainer. "
                 "Create a new TrainRun to run a different trainer.");
   } else {
     c.Condition("SpecAccepted", true, "Accepted", "the TrainJob matches the TrainRun");
   }
-  c.trainjob = std::move(have).value();
-  return Status::Ok();
+  c.trainjob = std::move(have);
+  return JobState::kReady;
 }
 
 // Restarts from the JobSet (same name as the TrainJob, when a Trainer controller created it);
 // the outcome from the TrainJob's Complete/Failed conditions.
-Status TrainRunReconciler::Mirror(Ctx& c) {
+void TrainRunReconciler::Mirror(Ctx& c) {
   const Json& job = c.trainjob;
-  int restarts = 0;
-  auto jobset = client_.Get(res::JobSets(), c.ns, c.name);
-  if (jobset.ok()) restarts = jobset->value("/status/restarts"_json_pointer, 0);
-  else if (!jobset.status().IsNotFound()) return jobset.status();
+  kube::ObjectPtr jobset = caches_.jobsets.Get(kube::KeyOf(c.ns, c.name));
+  int restarts = jobset ? jobset->value("/status/restarts"_json_pointer, 0) : 0;
   int before = c.status.value("restarts", 0);
   c.status["restarts"] = restarts;
   std::string outcome;
@@ -151,7 +188,6 @@ Status TrainRunReconciler::Mirror(Ctx& c) {
                   "TrainJob " + c.name + " " + (phase == "Succeeded" ? "succeeded" : "failed") + " after " +
                       std::to_string(restarts) + " restarts");
   c.status["phase"] = phase;
-  return Status::Ok();
 }
 
 Status TrainRunReconciler::WriteStatus(Ctx& c) {

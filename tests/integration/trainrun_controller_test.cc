@@ -32,14 +32,20 @@ struct TrainRunOperator {
                   {{{controllers::kTrainRunsByStore, controllers::TrainRunStoreKey},
                     {controllers::kTrainRunsByRuntime, controllers::TrainRunRuntimeKey}}}),
         stores(client, {res::CheckpointStores(), "default"}, SystemClock()),
-        jobs(client, {res::TrainJobs(), "default"}, SystemClock()),
+        jobs(client, {res::TrainJobs(), "default", controllers::kTrainRunLabel}, SystemClock()),
+        jobsets(client, {res::JobSets(), "default"}, SystemClock(), {.transform = controllers::SlimJobSet}),
         runtimes(client, {res::ClusterTrainingRuntimes(), ""}, SystemClock()),
-        reconciler(client, trainruns.store(), stores.store(), events, SystemClock(), 300ms),
+        derived(client, {res::TrainingRuntimes(), "default", controllers::kTrainRunLabel}, SystemClock()),
+        reconciler(client,
+                   {trainruns.store(), stores.store(), jobs.store(), jobsets.store(), runtimes.store(), derived.store()},
+                   events, SystemClock(), 10min),  // nothing below may depend on polling: all by watch
         controller({"trainrun", 2}, reconciler, SystemClock(), &metrics),
         manager({.probe_address = "0"}, client, SystemClock(), metrics) {
     kube::Store runs = trainruns.store();
     trainruns.AddHandler(runtime::EnqueueSelf(controller.queue()));
     jobs.AddHandler(runtime::EnqueueOwner(controller.queue(), "trainops.io", "TrainRun"));
+    derived.AddHandler(runtime::EnqueueOwner(controller.queue(), "trainops.io", "TrainRun"));
+    jobsets.AddHandler(runtime::EnqueueMapped(controller.queue(), controllers::TrainRunOfJobSet));
     stores.AddHandler(runtime::EnqueueMapped(controller.queue(), [runs](const Json& store) {
       std::vector<std::string> keys;
       for (const auto& tr : runs.ByIndex(controllers::kTrainRunsByStore, kube::KeyOf(store))) keys.push_back(kube::KeyOf(*tr));
@@ -51,13 +57,13 @@ struct TrainRunOperator {
         keys.push_back(kube::KeyOf(*tr));
       return keys;
     }));
-    for (auto* i : {&trainruns, &stores, &jobs, &runtimes}) manager.AddInformer(i);
+    for (auto* i : {&trainruns, &stores, &jobs, &jobsets, &runtimes, &derived}) manager.AddInformer(i);
     manager.AddController(&controller);
     thread = std::jthread([this](std::stop_token stop) { manager.Run(stop); });
   }
   runtime::Metrics metrics;
   runtime::KubeEventRecorder events;
-  kube::Informer trainruns, stores, jobs, runtimes;
+  kube::Informer trainruns, stores, jobs, jobsets, runtimes, derived;
   controllers::TrainRunReconciler reconciler;
   runtime::Controller controller;
   runtime::Manager manager;
@@ -129,6 +135,8 @@ TEST_F(TrainRunControllerTest, WaitsForTheStoreThenRunsAndMirrorsRestartsAndSucc
     "metadata": {"name": "llama", "namespace": "default"},
     "spec": {"replicatedJobs": [{"name": "node", "replicas": 1, "template": {"spec": {"template": {"spec": {
       "restartPolicy": "Never", "containers": [{"name": "node", "image": "my/train:1"}]}}}}}]}})");
+  jobset["metadata"]["ownerReferences"] = {{{"apiVersion", "trainer.kubeflow.org/v1alpha1"}, {"kind", "TrainJob"},
+                                            {"name", "llama"}, {"uid", (*job)["metadata"]["uid"]}, {"controller", true}}};
   auto js = client_->Create(res::JobSets(), "default", jobset);
   ASSERT_TRUE(js.ok()) << js.status().ToString();
   (*js)["status"] = {{"restarts", 1}};
