@@ -70,7 +70,7 @@ void AddControllers(CLI::App& app, OperatorOptions& o) {
   AddDuration(app, g, "--fsx-poll-interval", o.fsx_poll, "CKPT_FSX_POLL_INTERVAL", "FSx poll while a file system or association is changing");
   AddDuration(app, g, "--fsx-resync-interval", o.fsx_resync, "CKPT_FSX_RESYNC_INTERVAL", "FSx re-check of a Ready store (drift)");
   AddDuration(app, g, "--fsx-refusal-retry", o.fsx_refusal_retry, "CKPT_FSX_REFUSAL_RETRY", "retry after FSx refused a change");
-  AddDuration(app, g, "--trainrun-poll-interval", o.trainrun_poll, "CKPT_TRAINRUN_POLL_INTERVAL", "JobSet restart poll of a running TrainRun");
+  AddDuration(app, g, "--trainrun-poll-interval", o.trainrun_poll, "CKPT_TRAINRUN_POLL_INTERVAL", "resync of a running TrainRun (restarts arrive by watch)");
 }
 
 void AddLeaderElection(CLI::App& app, OperatorOptions& o) {
