@@ -16,12 +16,14 @@ Operator::Operator(const OperatorOptions& o, kube::KubeClient& client, aws::FsxC
                                {controllers::kTrainRunsByRuntime, controllers::TrainRunRuntimeKey}},
                   .namespaces = o.namespaces}),
       claims_(client, {res::PersistentVolumeClaims(), "", controllers::kStoreLabel}, clock, {.namespaces = o.namespaces}),
+      volumes_(client, {res::PersistentVolumes(), "", controllers::kStoreLabel}, clock),
       trainjobs_(client, {res::TrainJobs(), "", controllers::kTrainRunLabel}, clock, {.namespaces = o.namespaces}),
       jobsets_(client, {res::JobSets(), ""}, clock, {.transform = controllers::SlimJobSet, .namespaces = o.namespaces}),
       cluster_runtimes_(client, {res::ClusterTrainingRuntimes(), ""}, clock),
       derived_runtimes_(client, {res::TrainingRuntimes(), "", controllers::kTrainRunLabel}, clock,
                         {.namespaces = o.namespaces}),
-      store_reconciler_(client, stores_.store(), trainruns_.store(), fsx, snapshot_, events_, clock,
+      store_reconciler_(client, {stores_.store(), trainruns_.store(), claims_.store(), volumes_.store()}, fsx, snapshot_,
+                        events_, clock,
                         {o.fsx_poll, o.fsx_resync, o.fsx_refusal_retry}),
       trainrun_reconciler_(client,
                            {trainruns_.store(), stores_.store(), trainjobs_.store(), jobsets_.store(),
@@ -38,10 +40,12 @@ void Operator::AddHandlers() {
   auto& store_queue = store_controller_.queue();
   auto& run_queue = trainrun_controller_.queue();
   kube::Store runs = trainruns_.store();
-  // CheckpointStore: its own changes, its claim's (binding), and its users' (deletion waits on them).
+  // CheckpointStore: its own changes, its claim's (binding), and, while it is being deleted, its
+  // users' (deletion waits for them).
   stores_.AddHandler(runtime::EnqueueSelf(store_queue));
   claims_.AddHandler(runtime::EnqueueOwner(store_queue, "trainops.io", "CheckpointStore"));
-  trainruns_.AddHandler(runtime::EnqueueMapped(store_queue, controllers::TrainRunStoreKey));
+  volumes_.AddHandler(runtime::EnqueueMapped(store_queue, controllers::StoreOfVolume));
+  trainruns_.AddHandler(runtime::EnqueueMapped(store_queue, controllers::DeletingStoreOf(stores_.store())));
   // TrainRun: its own changes, its TrainJob's, its store's (Ready wakes waiting runs), its runtime's.
   trainruns_.AddHandler(runtime::EnqueueSelf(run_queue));
   trainjobs_.AddHandler(runtime::EnqueueOwner(run_queue, "trainops.io", "TrainRun"));
@@ -61,7 +65,7 @@ void Operator::AddHandlers() {
 }
 
 void Operator::Register(runtime::Manager& manager) {
-  for (auto* i : {&stores_, &trainruns_, &claims_, &trainjobs_, &jobsets_, &cluster_runtimes_, &derived_runtimes_})
+  for (auto* i : {&stores_, &trainruns_, &claims_, &volumes_, &trainjobs_, &jobsets_, &cluster_runtimes_, &derived_runtimes_})
     manager.AddInformer(i);
   manager.AddController(&store_controller_);
   manager.AddController(&trainrun_controller_);

@@ -70,15 +70,30 @@ std::vector<std::string> TrainRunStoreKey(const Json& tr) {
   return {kube::KeyOf(tr["metadata"].value("namespace", ""), store)};
 }
 
-CheckpointStoreReconciler::CheckpointStoreReconciler(kube::KubeClient& client, kube::Store stores, kube::Store trainruns,
+std::function<std::vector<std::string>(const Json&)> DeletingStoreOf(kube::Store stores) {
+  return [stores = std::move(stores)](const Json& tr) {
+    std::vector<std::string> keys = TrainRunStoreKey(tr);
+    kube::ObjectPtr store = keys.empty() ? nullptr : stores.Get(keys[0]);
+    if (!store || !(*store)["metadata"].contains("deletionTimestamp")) return std::vector<std::string>{};
+    return keys;
+  };
+}
+
+std::vector<std::string> StoreOfVolume(const Json& pv) {
+  const Json labels = pv["metadata"].value("labels", Json::object());
+  if (!labels.contains(kStoreLabel)) return {};
+  return {kube::KeyOf(labels.value("trainops.io/namespace", ""), labels.value(kStoreLabel, ""))};
+}
+
+CheckpointStoreReconciler::CheckpointStoreReconciler(kube::KubeClient& client, CheckpointStoreCaches caches,
                                                      aws::FsxClient& fsx, FsxSnapshot& snapshot,
                                                      runtime::EventRecorder& events, Clock& clock,
                                                      CheckpointStoreOptions options)
-    : client_(client), stores_(std::move(stores)), trainruns_(std::move(trainruns)), fsx_(fsx), snapshot_(snapshot),
-      events_(events), clock_(clock), options_(options) {}
+    : client_(client), caches_(std::move(caches)), fsx_(fsx), snapshot_(snapshot), events_(events), clock_(clock),
+      options_(options) {}
 
 StatusOr<Action> CheckpointStoreReconciler::Reconcile(const std::string& key) {
-  kube::ObjectPtr obj = stores_.Get(key);
+  kube::ObjectPtr obj = caches_.stores.Get(key);
   if (!obj) return Action::AwaitChange();  // deleted: the finalizer already ran
   Ctx c(*obj, FormatRfc3339(clock_.Now()));
   if (c.store["metadata"].contains("deletionTimestamp")) return Finalize(c);
@@ -200,16 +215,28 @@ Status CheckpointStoreReconciler::ConvergeAssociations(Ctx& c, const std::string
   return Status::Ok();
 }
 
+// The claim from the cache; on a miss (just created, or not ours) from the API server, and
+// created when absent. A claim's spec is immutable once bound: it is created once, then only read.
+StatusOr<Json> CheckpointStoreReconciler::EnsureClaim(Ctx& c, const Json& fs) {
+  std::string claim = c.store["spec"]["volume"].value("claimName", "");
+  if (kube::ObjectPtr cached = caches_.claims.Get(kube::KeyOf(c.ns, claim))) return *cached;
+  auto pvc = client_.Get(res::PersistentVolumeClaims(), c.ns, claim);
+  if (!pvc.status().IsNotFound()) return pvc;
+  kube::PatchOptions apply{kube::PatchType::kApply, "ckpt-operator", true, ""};
+  return client_.Patch(res::PersistentVolumeClaims(), c.ns, claim, apply, PersistentVolumeClaim(c.store, fs).dump());
+}
+
 Status CheckpointStoreReconciler::ConvergeVolume(Ctx& c, const Json& fs) {
   Json pv = PersistentVolume(c.store, fs);
-  kube::PatchOptions apply{kube::PatchType::kApply, "ckpt-operator", true, ""};
-  RETURN_IF_ERROR(client_.Patch(res::PersistentVolumes(), "", PvName(c.store), apply, pv.dump()).status());
-  std::string claim = c.store["spec"]["volume"].value("claimName", "");
-  auto pvc = client_.Get(res::PersistentVolumeClaims(), c.ns, claim);
-  if (pvc.status().IsNotFound()) {
-    // A claim's spec is immutable once bound: create it once, then only watch it bind.
-    pvc = client_.Patch(res::PersistentVolumeClaims(), c.ns, claim, apply, PersistentVolumeClaim(c.store, fs).dump());
+  const std::string hash = HexEncode(Sha256(pv.dump())).substr(0, 16);
+  pv["metadata"]["annotations"][kVolumeHashAnnotation] = hash;
+  kube::ObjectPtr cached = caches_.volumes.Get(PvName(c.store));
+  if (!cached || cached->value("/metadata/annotations"_json_pointer, Json::object()).value(kVolumeHashAnnotation, "") != hash) {
+    kube::PatchOptions apply{kube::PatchType::kApply, "ckpt-operator", true, ""};
+    RETURN_IF_ERROR(client_.Patch(res::PersistentVolumes(), "", PvName(c.store), apply, pv.dump()).status());
   }
+  std::string claim = c.store["spec"]["volume"].value("claimName", "");
+  auto pvc = EnsureClaim(c, fs);
   if (!pvc.ok()) return pvc.status();
   bool bound = pvc->value("/status/phase"_json_pointer, std::string()) == "Bound";
   c.status["volume"] = {{"pvName", PvName(c.store)}, {"claimName", claim}, {"bound", bound}};
@@ -253,7 +280,7 @@ Status CheckpointStoreReconciler::RemoveFinalizer(const Json& store) {
 }
 
 bool CheckpointStoreReconciler::InUse(const Json& store) const {
-  for (const auto& tr : trainruns_.ByIndex(kTrainRunsByStore, kube::KeyOf(store)))
+  for (const auto& tr : caches_.trainruns.ByIndex(kTrainRunsByStore, kube::KeyOf(store)))
     if (std::string phase = tr->value("/status/phase"_json_pointer, std::string()); phase != "Succeeded" && phase != "Failed")
       return true;
   return false;

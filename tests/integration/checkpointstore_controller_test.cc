@@ -54,24 +54,27 @@ struct Operator {
         stores(client, {res::CheckpointStores(), ns}, SystemClock()),
         trainruns(client, {res::TrainRuns(), ns}, SystemClock(),
                   {{{controllers::kTrainRunsByStore, controllers::TrainRunStoreKey}}}),
-        claims(client, {res::PersistentVolumeClaims(), ns}, SystemClock()),
-        reconciler(client, stores.store(), trainruns.store(), fsx, snapshot, events, SystemClock(),
-                   {200ms, 5s, 1s}),
+        claims(client, {res::PersistentVolumeClaims(), ns, controllers::kStoreLabel}, SystemClock()),
+        volumes(client, {res::PersistentVolumes(), "", controllers::kStoreLabel}, SystemClock()),
+        reconciler(client, {stores.store(), trainruns.store(), claims.store(), volumes.store()}, fsx, snapshot, events,
+                   SystemClock(), {200ms, 5s, 1s}),
         controller({"checkpointstore", 2}, reconciler, SystemClock(), &metrics),
         manager({.probe_address = "0"}, client, SystemClock(), metrics) {
     stores.AddHandler(runtime::EnqueueSelf(controller.queue()));
     claims.AddHandler(runtime::EnqueueOwner(controller.queue(), "trainops.io", "CheckpointStore"));
-    trainruns.AddHandler(runtime::EnqueueMapped(controller.queue(), controllers::TrainRunStoreKey));
+    trainruns.AddHandler(runtime::EnqueueMapped(controller.queue(), controllers::DeletingStoreOf(stores.store())));
     manager.AddInformer(&stores);
     manager.AddInformer(&trainruns);
     manager.AddInformer(&claims);
+    manager.AddInformer(&volumes);
+    volumes.AddHandler(runtime::EnqueueMapped(controller.queue(), controllers::StoreOfVolume));
     manager.AddController(&controller);
     thread = std::jthread([this](std::stop_token stop) { manager.Run(stop); });
   }
   runtime::Metrics metrics;
   controllers::FsxSnapshot snapshot;
   runtime::KubeEventRecorder events;
-  kube::Informer stores, trainruns, claims;
+  kube::Informer stores, trainruns, claims, volumes;
   controllers::CheckpointStoreReconciler reconciler;
   runtime::Controller controller;
   runtime::Manager manager;
@@ -287,14 +290,16 @@ TEST_F(CheckpointStoreControllerTest, CrashBetweenCreateAndStatusWriteStillMakes
   size_t before = emulator_->FileSystemCount();
   kube::Informer stores(*operator_client_, {res::CheckpointStores(), "crash"}, SystemClock());
   kube::Informer trainruns(*operator_client_, {res::TrainRuns(), "crash"}, SystemClock());
-  stores.Start();
-  trainruns.Start();
+  kube::Informer claims(*operator_client_, {res::PersistentVolumeClaims(), "crash", controllers::kStoreLabel}, SystemClock());
+  kube::Informer volumes(*operator_client_, {res::PersistentVolumes(), "", controllers::kStoreLabel}, SystemClock());
+  for (auto* i : {&stores, &trainruns, &claims, &volumes}) i->Start();
+  const controllers::CheckpointStoreCaches caches{stores.store(), trainruns.store(), claims.store(), volumes.store()};
   ASSERT_TRUE(stores.store().WaitUntilReady(10s));
   runtime::KubeEventRecorder events(*operator_client_, SystemClock(), "ckpt-operator", "crash-test");
   {  // the first operator process: creates the file system, then dies before recording it
     FailingStatusWrites failing(*operator_client_);
     controllers::FsxSnapshot snapshot(*fsx_, SystemClock());
-    controllers::CheckpointStoreReconciler first(failing, stores.store(), trainruns.store(), *fsx_, snapshot, events,
+    controllers::CheckpointStoreReconciler first(failing, caches, *fsx_, snapshot, events,
                                                  SystemClock(), {200ms, 5s, 1s});
     bool created = Eventually([&] {
       (void)first.Reconcile("crash/survivor");
@@ -305,7 +310,7 @@ TEST_F(CheckpointStoreControllerTest, CrashBetweenCreateAndStatusWriteStillMakes
   }
   // The restarted process: new snapshot, no memory of the create.
   controllers::FsxSnapshot snapshot(*fsx_, SystemClock());
-  controllers::CheckpointStoreReconciler second(*operator_client_, stores.store(), trainruns.store(), *fsx_, snapshot, events,
+  controllers::CheckpointStoreReconciler second(*operator_client_, caches, *fsx_, snapshot, events,
                                                 SystemClock(), {200ms, 5s, 1s});
   ASSERT_TRUE(Eventually([&] {
     (void)second.Reconcile("crash/survivor");

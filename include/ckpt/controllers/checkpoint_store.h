@@ -11,6 +11,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 
 #include "ckpt/aws/fsx_client.h"
@@ -35,10 +36,27 @@ inline constexpr char kStoreLabel[] = "trainops.io/checkpointstore";
 
 // Index function: TrainRun -> "<namespace>/<spec.checkpointStore>".
 std::vector<std::string> TrainRunStoreKey(const kube::Json& trainrun);
+// Handler mapping: TrainRun -> its store's key, but only while that store is being deleted, the one
+// time a store depends on its runs (deletion waits for them). Run updates never cost FSx calls.
+std::function<std::vector<std::string>(const kube::Json&)> DeletingStoreOf(kube::Store stores);
+
+// On the PV: a hash of what was last applied, so an unchanged volume costs no request.
+inline constexpr char kVolumeHashAnnotation[] = "trainops.io/applied-hash";
+
+// Handler mapping: a store's PV (cluster-scoped, so no owner reference) -> the store's key.
+std::vector<std::string> StoreOfVolume(const kube::Json& pv);
+
+// The informer caches a CheckpointStoreReconciler reads.
+struct CheckpointStoreCaches {
+  kube::Store stores;     // CheckpointStores
+  kube::Store trainruns;  // TrainRuns indexed kTrainRunsByStore
+  kube::Store claims;     // PVCs labelled kStoreLabel
+  kube::Store volumes;    // PVs labelled kStoreLabel
+};
 
 class CheckpointStoreReconciler final : public runtime::Reconciler {
  public:
-  CheckpointStoreReconciler(kube::KubeClient& client, kube::Store stores, kube::Store trainruns, aws::FsxClient& fsx,
+  CheckpointStoreReconciler(kube::KubeClient& client, CheckpointStoreCaches caches, aws::FsxClient& fsx,
                             FsxSnapshot& snapshot, runtime::EventRecorder& events, Clock& clock,
                             CheckpointStoreOptions options = {});
 
@@ -59,8 +77,10 @@ class CheckpointStoreReconciler final : public runtime::Reconciler {
   Status WriteStatus(Ctx& c);
   Status Refuse(Ctx& c, const std::string& condition, const Status& s);
 
+  StatusOr<kube::Json> EnsureClaim(Ctx& c, const kube::Json& fs);
+
   kube::KubeClient& client_;
-  kube::Store stores_, trainruns_;
+  const CheckpointStoreCaches caches_;
   aws::FsxClient& fsx_;
   FsxSnapshot& snapshot_;
   runtime::EventRecorder& events_;
