@@ -2,8 +2,9 @@
 # Footprint of ckpt-operator next to its twins on controller-runtime (bench/footprint/crtwin) and
 # kube-rs (bench/footprint/krtwin), measured in the same run on the same local control plane.
 # ckpt-operator and the controller-runtime twin are warm standbys (leader election on, the lease
-# held by a third process), so each runs exactly its list/watch caches for the same five resources
-# and nothing else. kube-rs has no leader election: its twin runs its two controllers with no-op
+# held by a third process), so each runs exactly its list/watch caches and nothing else: the same
+# five resources, plus three more the daemon caches (PVs, JobSets, derived TrainingRuntimes; empty
+# here). kube-rs has no leader election: its twin runs its two controllers with no-op
 # reconcilers and, as is idiomatic there, caches only the two primary kinds (a lower bound). Printed per process: RSS, anonymous RSS (its own heap and stacks,
 # without shared-library pages) and time from start to caches synced; first with an empty
 # cluster, then with N CheckpointStores, N TrainRuns and N labelled PVCs (default N=2000).
@@ -92,7 +93,7 @@ report() {
   done
 }
 
-echo "== empty cluster (idle, 5 caches, 2 controllers registered)"
+echo "== empty cluster (idle; 2 controllers each; ckpt-operator also caches PVs, JobSets and derived runtimes)"
 ours; theirs; kuberust 0; report
 
 "${kubectl[@]}" create namespace bench >/dev/null
