@@ -95,11 +95,9 @@ StatusOr<Action> TrainRunReconciler::Reconcile(const std::string& key) {
   c.Condition("RuntimeReady", true, "Derived", "TrainingRuntime " + DerivedRuntimeName(c.run) + " derived from " +
                                                    TrainRunRuntimeKey(c.run)[0]);
   ASSIGN_OR_RETURN(JobState job, EnsureTrainJob(c));
-  if (job != JobState::kReady) {
+  if (job == JobState::kRejected) {
     RETURN_IF_ERROR(WriteStatus(c));
-    // Pending: the TrainJob's watch event brings us back (the requeue is a safety net).
-    // Rejected: only an edit of the TrainRun can help, and an edit wakes us.
-    return job == JobState::kPending ? Action::RequeueAfter(std::chrono::seconds(1)) : Action::AwaitChange();
+    return Action::AwaitChange();  // only an edit of the TrainRun can help, and an edit wakes us
   }
   Mirror(c);
   RETURN_IF_ERROR(WriteStatus(c));
@@ -131,8 +129,8 @@ Status TrainRunReconciler::ApplyRuntime(Ctx& c, const Json& unhashed) {
   return Status::Ok();
 }
 
-// kReady: the TrainJob exists and c.trainjob holds it. kPending: an earlier reconcile created it
-// but the cache has not caught up. kRejected: the API server refused it (SpecAccepted=False).
+// kReady: the TrainJob exists and c.trainjob holds it. kRejected: the API server refused it
+// (SpecAccepted=False).
 StatusOr<TrainRunReconciler::JobState> TrainRunReconciler::EnsureTrainJob(Ctx& c) {
   Json want = BuildTrainJob(c.run);
   kube::ObjectPtr cached = caches_.trainjobs.Get(kube::KeyOf(c.ns, c.name));
@@ -141,7 +139,12 @@ StatusOr<TrainRunReconciler::JobState> TrainRunReconciler::EnsureTrainJob(Ctx& c
     have = *cached;
   } else {
     auto created = client_.Create(res::TrainJobs(), c.ns, want);
-    if (created.status().IsAlreadyExists()) return JobState::kPending;
+    // Created by an earlier reconcile and not cached yet: its watch event brings us back. Or a
+    // TrainJob of that name that is not ours: the error backs off exponentially, never a hot loop.
+    if (created.status().IsAlreadyExists())
+      return Status(StatusCode::kAlreadyExists, "TrainJob " + c.ns + "/" + c.name + " exists but is not (yet) in the cache "
+                    "of TrainJobs labelled " + std::string(kTrainRunLabel) + "=" + c.name +
+                    "; if this TrainRun did not create it, rename one of them");
     if (!created.ok()) {
       c.Condition("SpecAccepted", false, "TrainJobRejected", created.status().message());
       events_.Event(c.run, "Warning", "TrainJobRejected", "Create", created.status().message());

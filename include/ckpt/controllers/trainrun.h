@@ -56,7 +56,7 @@ class TrainRunReconciler final : public runtime::Reconciler {
   struct Ctx;
   StatusOr<kube::Json> SourceRuntime(const kube::Json& trainrun);
   Status ApplyRuntime(Ctx& c, const kube::Json& derived);
-  enum class JobState { kReady, kPending, kRejected };
+  enum class JobState { kReady, kRejected };
   StatusOr<JobState> EnsureTrainJob(Ctx& c);
   void Mirror(Ctx& c);
   Status WriteStatus(Ctx& c);
