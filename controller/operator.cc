@@ -1,6 +1,8 @@
 // Wiring of informers, handlers, reconcilers and controllers (see operator.h).
 #include "operator.h"
 
+#include <algorithm>
+
 #include "ckpt/runtime/handlers.h"
 
 namespace ckpt::operator_main {
@@ -30,23 +32,34 @@ Operator::Operator(const OperatorOptions& o, kube::KubeClient& client, aws::FsxC
                             cluster_runtimes_.store(), derived_runtimes_.store()},
                            events_, clock, o.trainrun_poll),
       store_controller_({"checkpointstore", o.store_workers}, store_reconciler_, clock, &metrics),
-      trainrun_controller_({"trainrun", o.trainrun_workers}, trainrun_reconciler_, clock, &metrics) {
-  AddHandlers();
+      trainrun_controller_({"trainrun", o.trainrun_workers}, trainrun_reconciler_, clock, &metrics),
+      run_stores_(Enabled(o, "checkpointstore")),
+      run_trainruns_(Enabled(o, "trainrun")) {
+  if (run_stores_) AddStoreHandlers();
+  if (run_trainruns_) AddTrainRunHandlers();
   stores_.AddHandler(runtime::CountPhases(metrics, "CheckpointStore"));
   trainruns_.AddHandler(runtime::CountPhases(metrics, "TrainRun"));
 }
 
-void Operator::AddHandlers() {
+bool Operator::Enabled(const OperatorOptions& o, const std::string& controller) {
+  return std::find(o.controllers.begin(), o.controllers.end(), controller) != o.controllers.end();
+}
+
+// CheckpointStore: its own changes, its claim's (binding), its PV's, and, while it is being
+// deleted, its users' (deletion waits for them).
+void Operator::AddStoreHandlers() {
   auto& store_queue = store_controller_.queue();
-  auto& run_queue = trainrun_controller_.queue();
-  kube::Store runs = trainruns_.store();
-  // CheckpointStore: its own changes, its claim's (binding), and, while it is being deleted, its
-  // users' (deletion waits for them).
   stores_.AddHandler(runtime::EnqueueSelf(store_queue));
   claims_.AddHandler(runtime::EnqueueOwner(store_queue, "trainops.io", "CheckpointStore"));
   volumes_.AddHandler(runtime::EnqueueMapped(store_queue, controllers::StoreOfVolume));
   trainruns_.AddHandler(runtime::EnqueueMapped(store_queue, controllers::DeletingStoreOf(stores_.store())));
-  // TrainRun: its own changes, its TrainJob's, its store's (Ready wakes waiting runs), its runtime's.
+}
+
+// TrainRun: its own changes, its TrainJob's, JobSet's and derived runtime's, its store's (Ready
+// wakes waiting runs), and its source runtime's.
+void Operator::AddTrainRunHandlers() {
+  auto& run_queue = trainrun_controller_.queue();
+  kube::Store runs = trainruns_.store();
   trainruns_.AddHandler(runtime::EnqueueSelf(run_queue));
   trainjobs_.AddHandler(runtime::EnqueueOwner(run_queue, "trainops.io", "TrainRun"));
   derived_runtimes_.AddHandler(runtime::EnqueueOwner(run_queue, "trainops.io", "TrainRun"));
@@ -64,11 +77,20 @@ void Operator::AddHandlers() {
   }));
 }
 
+// Only the caches the enabled controllers read: without the TrainRun controller, the operator
+// needs no Kubeflow Trainer or JobSet CRDs in the cluster.
 void Operator::Register(runtime::Manager& manager) {
-  for (auto* i : {&stores_, &trainruns_, &claims_, &volumes_, &trainjobs_, &jobsets_, &cluster_runtimes_, &derived_runtimes_})
-    manager.AddInformer(i);
-  manager.AddController(&store_controller_);
-  manager.AddController(&trainrun_controller_);
+  manager.AddInformer(&stores_);
+  manager.AddInformer(&trainruns_);
+  if (run_stores_) {
+    manager.AddInformer(&claims_);
+    manager.AddInformer(&volumes_);
+    manager.AddController(&store_controller_);
+  }
+  if (run_trainruns_) {
+    for (auto* i : {&trainjobs_, &jobsets_, &cluster_runtimes_, &derived_runtimes_}) manager.AddInformer(i);
+    manager.AddController(&trainrun_controller_);
+  }
 }
 
 }  // namespace ckpt::operator_main

@@ -29,7 +29,9 @@ class Operator {
   void Register(runtime::Manager& manager);
 
  private:
-  void AddHandlers();
+  static bool Enabled(const OperatorOptions& o, const std::string& controller);
+  void AddStoreHandlers();
+  void AddTrainRunHandlers();
 
   controllers::FsxSnapshot snapshot_;
   runtime::KubeEventRecorder events_;
@@ -37,6 +39,7 @@ class Operator {
   controllers::CheckpointStoreReconciler store_reconciler_;
   controllers::TrainRunReconciler trainrun_reconciler_;
   runtime::Controller store_controller_, trainrun_controller_;
+  const bool run_stores_, run_trainruns_;
 };
 
 }  // namespace ckpt::operator_main

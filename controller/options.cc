@@ -63,6 +63,9 @@ void AddKubernetes(CLI::App& app, OperatorOptions& o) {
 
 void AddControllers(CLI::App& app, OperatorOptions& o) {
   const char* g = "Controllers";
+  app.add_option("--controllers", o.controllers, "controllers to run (without trainrun, Kubeflow Trainer is not needed)")
+      ->envname("CKPT_CONTROLLERS")->delimiter(',')->check(CLI::IsMember({"checkpointstore", "trainrun"}))
+      ->default_str("checkpointstore,trainrun")->group(g);
   app.add_option("--checkpointstore-workers", o.store_workers, "concurrent CheckpointStore reconciles")
       ->envname("CKPT_CHECKPOINTSTORE_WORKERS")->check(CLI::Range(1, 64))->capture_default_str()->group(g);
   app.add_option("--trainrun-workers", o.trainrun_workers, "concurrent TrainRun reconciles")
@@ -112,6 +115,7 @@ std::string Validate(const OperatorOptions& o) {
     return "leader election needs --retry-period < --renew-deadline < --lease-duration";
   for (const auto& ns : o.namespaces)
     if (ns.empty()) return "--namespaces: empty namespace name in the list";
+  if (o.controllers.empty()) return "--controllers: name at least one of checkpointstore, trainrun";
   return "";
 }
 

@@ -24,6 +24,7 @@ struct OperatorOptions {
   int burst = 30;
   Millis cache_sync_timeout{120'000};  // give up (exit 1) when caches cannot list by then
   // Controllers
+  std::vector<std::string> controllers{"checkpointstore", "trainrun"};  // trainrun needs Kubeflow Trainer's CRDs
   int store_workers = 2;
   int trainrun_workers = 2;
   Millis fsx_poll{10'000};

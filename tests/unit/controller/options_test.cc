@@ -28,6 +28,14 @@ TEST(OptionsTest, DefaultsMatchControllerRuntime) {
   EXPECT_EQ(p.options->probe_address, ":8081");
   EXPECT_EQ(p.options->metrics_address, ":8080");
   EXPECT_TRUE(p.options->namespaces.empty());
+  EXPECT_EQ(p.options->controllers, (std::vector<std::string>{"checkpointstore", "trainrun"}));
+}
+
+TEST(OptionsTest, ControllersCanBeNarrowedButNotEmptiedOrMisspelt) {
+  auto p = Parse({"--controllers", "checkpointstore"});
+  ASSERT_TRUE(p.options);
+  EXPECT_EQ(p.options->controllers, std::vector<std::string>{"checkpointstore"});
+  EXPECT_EQ(Parse({"--controllers", "trainruns"}).exit_code, 2);
 }
 
 TEST(OptionsTest, FlagsParseDurationsListsAndBooleans) {
