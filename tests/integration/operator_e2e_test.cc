@@ -4,9 +4,7 @@
 // the sample manifests from deploy/samples converge: store Ready with its claim Bound by the real
 // PV binder, TrainRun Running with its TrainJob. It checks the probes, metrics, the Lease, log
 // lines carrying the reconcile context, deletion, and a SIGTERM that exits 0 and frees the Lease.
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
 #include <gtest/gtest.h>
@@ -19,10 +17,9 @@
 #include "ckpt/emulator/fsx_emulator.h"
 #include "ckpt/http/transport.h"
 #include "integration/envtest.h"
+#include "integration/operator_process.h"
 #include "integration/rbac_audit.h"
 #include "integration/test_objects.h"
-
-extern char** environ;
 
 namespace ckpt {
 namespace {
@@ -41,31 +38,18 @@ const kube::Resource kServices{"", "v1", "services", "Service", true};
 const kube::Resource kClusterRoles{"rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false};
 const std::string kSource = CKPT_SOURCE_DIR;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using testing::ReadFile;
 
 // The daemon as a child process, its stdout+stderr in `log`.
 pid_t StartOperator(const std::string& kubeconfig, const std::string& fsx_url, const std::string& log,
                     std::vector<std::string> extra = {}, const std::string& identity = "e2e-operator") {
-  std::vector<std::string> args{CKPT_OPERATOR_BINARY, "--kubeconfig", kubeconfig, "--aws-endpoint-url", fsx_url,
+  std::vector<std::string> args{"--kubeconfig", kubeconfig, "--aws-endpoint-url", fsx_url,
                                 "--aws-region", "us-east-1", "--fsx-poll-interval", "300ms",
                                 "--trainrun-poll-interval", "1s", "--leader-election-identity", identity,
                                 "--health-probe-bind-address", "127.0.0.1:0", "--metrics-bind-address", "127.0.0.1:0"};
   args.insert(args.end(), extra.begin(), extra.end());
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
-  setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", 1);
-  posix_spawn_file_actions_t files;
-  posix_spawn_file_actions_init(&files);
-  posix_spawn_file_actions_addopen(&files, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&files, 1, 2);
-  pid_t pid = 0;
-  EXPECT_EQ(posix_spawn(&pid, args[0].c_str(), &files, nullptr, argv.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&files);
+  pid_t pid = testing::SpawnOperator(CKPT_OPERATOR_BINARY, args, log);
+  EXPECT_GT(pid, 0);
   return pid;
 }
 

@@ -2,21 +2,17 @@
 // installed. With --controllers=checkpointstore the daemon needs nothing else and runs the sample
 // store to Ready; with both controllers it says which resource is missing and exits 1 instead of
 // hanging unready.
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
-#include <fstream>
 
 #include "ckpt/emulator/fsx_emulator.h"
 #include "integration/envtest.h"
+#include "integration/operator_process.h"
 #include "integration/test_objects.h"
-
-extern char** environ;
 
 namespace ckpt {
 namespace {
@@ -25,31 +21,17 @@ namespace res = kube::resources;
 using namespace std::chrono_literals;
 const std::string kSource = CKPT_SOURCE_DIR;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using testing::ReadFile;
 
 pid_t StartOperator(const std::string& fsx_url, const std::string& log, std::vector<std::string> extra) {
   auto kubeconfig = testing::Envtest().OperatorKubeconfig();
   EXPECT_TRUE(kubeconfig.ok()) << kubeconfig.status().ToString();
-  std::vector<std::string> args{CKPT_OPERATOR_BINARY, "--kubeconfig", kubeconfig.ok() ? *kubeconfig : "",
-                                "--aws-endpoint-url", fsx_url, "--aws-region", "us-east-1", "--leader-elect=false",
-                                "--fsx-poll-interval", "300ms", "--health-probe-bind-address", "0",
-                                "--metrics-bind-address", "0"};
+  std::vector<std::string> args{"--kubeconfig", kubeconfig.ok() ? *kubeconfig : "", "--aws-endpoint-url", fsx_url,
+                                "--aws-region", "us-east-1", "--leader-elect=false", "--fsx-poll-interval", "300ms",
+                                "--health-probe-bind-address", "0", "--metrics-bind-address", "0"};
   args.insert(args.end(), extra.begin(), extra.end());
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
-  setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", 1);
-  posix_spawn_file_actions_t files;
-  posix_spawn_file_actions_init(&files);
-  posix_spawn_file_actions_addopen(&files, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&files, 1, 2);
-  pid_t pid = 0;
-  EXPECT_EQ(posix_spawn(&pid, args[0].c_str(), &files, nullptr, argv.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&files);
+  pid_t pid = testing::SpawnOperator(CKPT_OPERATOR_BINARY, args, log);
+  EXPECT_GT(pid, 0);
   return pid;
 }
 

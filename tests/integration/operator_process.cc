@@ -1,0 +1,38 @@
+// Spawning the daemon for integration tests (see operator_process.h).
+#include "integration/operator_process.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+
+extern char** environ;
+
+namespace ckpt::testing {
+
+pid_t SpawnOperator(const std::string& binary, const std::vector<std::string>& args, const std::string& log) {
+  std::vector<std::string> all{binary};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);  // the key the FSx emulator accepts
+  setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", 1);
+  posix_spawn_file_actions_t files;
+  posix_spawn_file_actions_init(&files);
+  posix_spawn_file_actions_addopen(&files, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&files, 1, 2);
+  pid_t pid = 0;
+  if (posix_spawn(&pid, binary.c_str(), &files, nullptr, argv.data(), environ) != 0) pid = 0;
+  posix_spawn_file_actions_destroy(&files);
+  return pid;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace ckpt::testing
