@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "ckpt/common/encoding.h"
+#include "controllers/applied_hash.h"
 #include "controllers/fsx_snapshot.h"
 #include "controllers/store_plan.h"
 
@@ -82,7 +83,7 @@ std::function<std::vector<std::string>(const Json&)> DeletingStoreOf(kube::Store
 std::vector<std::string> StoreOfVolume(const Json& pv) {
   const Json labels = pv["metadata"].value("labels", Json::object());
   if (!labels.contains(kStoreLabel)) return {};
-  return {kube::KeyOf(labels.value("trainops.io/namespace", ""), labels.value(kStoreLabel, ""))};
+  return {kube::KeyOf(labels.value(kStoreNamespaceLabel, ""), labels.value(kStoreLabel, ""))};
 }
 
 CheckpointStoreReconciler::CheckpointStoreReconciler(kube::KubeClient& client, CheckpointStoreCaches caches,
@@ -228,10 +229,7 @@ StatusOr<Json> CheckpointStoreReconciler::EnsureClaim(Ctx& c, const Json& fs) {
 
 Status CheckpointStoreReconciler::ConvergeVolume(Ctx& c, const Json& fs) {
   Json pv = PersistentVolume(c.store, fs);
-  const std::string hash = HexEncode(Sha256(pv.dump())).substr(0, 16);
-  pv["metadata"]["annotations"][kVolumeHashAnnotation] = hash;
-  kube::ObjectPtr cached = caches_.volumes.Get(PvName(c.store));
-  if (!cached || cached->value("/metadata/annotations"_json_pointer, Json::object()).value(kVolumeHashAnnotation, "") != hash) {
+  if (!StampAndCheckApplied(pv, caches_.volumes.Get(PvName(c.store)))) {
     kube::PatchOptions apply{kube::PatchType::kApply, "ckpt-operator", true, ""};
     RETURN_IF_ERROR(client_.Patch(res::PersistentVolumes(), "", PvName(c.store), apply, pv.dump()).status());
   }

@@ -128,7 +128,7 @@ Json PersistentVolume(const Json& store, const Json& fs) {
   const Json& spec = store["spec"];
   return {{"apiVersion", "v1"}, {"kind", "PersistentVolume"},
           {"metadata", {{"name", PvName(store)}, {"labels", {{kStoreLabel, md.value("name", "")},
-                                                             {"trainops.io/namespace", md.value("namespace", "")}}}}},
+                                                             {kStoreNamespaceLabel, md.value("namespace", "")}}}}},
           {"spec", {{"capacity", {{"storage", std::to_string(fs.value("StorageCapacity", 1200)) + "Gi"}}},
                     {"accessModes", {"ReadWriteMany"}}, {"persistentVolumeReclaimPolicy", "Retain"},
                     {"storageClassName", ""}, {"volumeMode", "Filesystem"},

@@ -1,7 +1,7 @@
 // TrainRun reconcile loop (see include/ckpt/controllers/trainrun.h).
 #include "ckpt/controllers/trainrun.h"
 
-#include "ckpt/common/encoding.h"
+#include "controllers/applied_hash.h"
 #include "controllers/store_plan.h"
 #include "controllers/trainrun_plan.h"
 
@@ -89,8 +89,7 @@ StatusOr<Action> TrainRunReconciler::Reconcile(const std::string& key) {
     if (source.status().IsNotFound()) return Action::AwaitChange();  // the runtime's creation wakes us
     return source.status();
   }
-  Json derived = DeriveTrainingRuntime(*source, c.run, (*store)["spec"]["volume"].value("claimName", ""));
-  RETURN_IF_ERROR(ApplyRuntime(c, derived));
+  RETURN_IF_ERROR(ApplyRuntime(c, DeriveTrainingRuntime(*source, c.run, (*store)["spec"]["volume"].value("claimName", ""))));
   c.status["runtimeName"] = DerivedRuntimeName(c.run);
   c.Condition("RuntimeReady", true, "Derived", "TrainingRuntime " + DerivedRuntimeName(c.run) + " derived from " +
                                                    TrainRunRuntimeKey(c.run)[0]);
@@ -109,13 +108,9 @@ StatusOr<Action> TrainRunReconciler::Reconcile(const std::string& key) {
 // Server-side-applies the derived runtime. JobSet's schema makes failurePolicy immutable, so a
 // changed maxRestarts replaces the runtime under the same name (the TrainJob's reference holds;
 // JobSets created from now on get the new policy).
-Status TrainRunReconciler::ApplyRuntime(Ctx& c, const Json& unhashed) {
+Status TrainRunReconciler::ApplyRuntime(Ctx& c, Json derived) {
   const std::string name = DerivedRuntimeName(c.run);
-  Json derived = unhashed;
-  const std::string hash = HexEncode(Sha256(unhashed.dump())).substr(0, 16);
-  derived["metadata"]["annotations"][kDerivedHashAnnotation] = hash;
-  kube::ObjectPtr cached = caches_.derived_runtimes.Get(kube::KeyOf(c.ns, name));
-  if (cached && cached->value("/metadata/annotations"_json_pointer, Json::object()).value(kDerivedHashAnnotation, "") == hash)
+  if (StampAndCheckApplied(derived, caches_.derived_runtimes.Get(kube::KeyOf(c.ns, name))))
     return Status::Ok();  // applied before from the same inputs
   kube::PatchOptions apply{kube::PatchType::kApply, "ckpt-operator", true, ""};
   Status s = client_.Patch(res::TrainingRuntimes(), c.ns, name, apply, derived.dump()).status();

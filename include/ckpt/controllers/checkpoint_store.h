@@ -33,15 +33,14 @@ inline constexpr char kStoreFinalizer[] = "trainops.io/checkpointstore";
 inline constexpr char kTrainRunsByStore[] = "by-store";
 // On the PV and PVC a store owns (value: the store's name), so a cache can select just those.
 inline constexpr char kStoreLabel[] = "trainops.io/checkpointstore";
+// On the PV (cluster-scoped): the store's namespace, so the PV maps back to its store.
+inline constexpr char kStoreNamespaceLabel[] = "trainops.io/namespace";
 
 // Index function: TrainRun -> "<namespace>/<spec.checkpointStore>".
 std::vector<std::string> TrainRunStoreKey(const kube::Json& trainrun);
 // Handler mapping: TrainRun -> its store's key, but only while that store is being deleted, the one
 // time a store depends on its runs (deletion waits for them). Run updates never cost FSx calls.
 std::function<std::vector<std::string>(const kube::Json&)> DeletingStoreOf(kube::Store stores);
-
-// On the PV: a hash of what was last applied, so an unchanged volume costs no request.
-inline constexpr char kVolumeHashAnnotation[] = "trainops.io/applied-hash";
 
 // Handler mapping: a store's PV (cluster-scoped, so no owner reference) -> the store's key.
 std::vector<std::string> StoreOfVolume(const kube::Json& pv);

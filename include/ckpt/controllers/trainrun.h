@@ -10,7 +10,7 @@
 // Owned objects carry owner references, so deleting the TrainRun removes them (never the store).
 // Every read comes from an informer cache (TrainRunCaches), so a run in steady state costs the API
 // server nothing: the JobSet's restarts arrive by watch, and the derived runtime is re-applied
-// only when what it is derived from changes (a hash annotation records that).
+// only when what it is derived from changes (controllers/applied_hash.h).
 #pragma once
 
 #include <chrono>
@@ -26,9 +26,6 @@ std::vector<std::string> TrainRunRuntimeKey(const kube::Json& trainrun);
 inline constexpr char kTrainRunsByRuntime[] = "by-runtime";
 // On the TrainJob and runtime a TrainRun owns (value: the run's name).
 inline constexpr char kTrainRunLabel[] = "trainops.io/trainrun";
-
-// On the derived TrainingRuntime: a hash of what was last applied, so unchanged inputs skip the apply.
-inline constexpr char kDerivedHashAnnotation[] = "trainops.io/derived-hash";
 
 // The informer caches a TrainRunReconciler reads.
 struct TrainRunCaches {
@@ -55,7 +52,7 @@ class TrainRunReconciler final : public runtime::Reconciler {
  private:
   struct Ctx;
   StatusOr<kube::Json> SourceRuntime(const kube::Json& trainrun);
-  Status ApplyRuntime(Ctx& c, const kube::Json& derived);
+  Status ApplyRuntime(Ctx& c, kube::Json derived);
   enum class JobState { kReady, kRejected };
   StatusOr<JobState> EnsureTrainJob(Ctx& c);
   void Mirror(Ctx& c);
