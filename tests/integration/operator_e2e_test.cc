@@ -179,10 +179,7 @@ TEST_F(OperatorEndToEndTest, AStandbyReplicaTakesOverWhenTheLeaderIsTerminated) 
   EXPECT_EQ(ReadFile(standby_log).find("[checkpointstore"), std::string::npos) << "a standby does not reconcile";
 
   auto terminated_at = std::chrono::steady_clock::now();
-  kill(pid_, SIGTERM);
-  int wstatus = 0;
-  ASSERT_EQ(waitpid(pid_, &wstatus, 0), pid_);
-  EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) << ReadFile(log_);
+  EXPECT_EQ(testing::StopOperator(pid_), 0) << ReadFile(log_);
   pid_ = standby;
   log_ = standby_log;
   ASSERT_TRUE(Eventually([] {
@@ -204,11 +201,8 @@ TEST_F(OperatorEndToEndTest, DeletingTheRunThenTheStoreCleansUpAndSigtermFreesTh
       << ReadFile(log_);
   EXPECT_TRUE(Eventually([] { return emulator_->FileSystemCount() == 0; }, 30s));
 
-  kill(pid_, SIGTERM);
-  int wstatus = 0;
-  ASSERT_EQ(waitpid(pid_, &wstatus, 0), pid_);
+  EXPECT_EQ(testing::StopOperator(pid_), 0) << ReadFile(log_);
   pid_ = 0;
-  EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) << ReadFile(log_);
   auto lease = client_->Get(res::Leases(), "ckpt-system", "ckpt-operator");
   ASSERT_TRUE(lease.ok());
   EXPECT_EQ((*lease)["spec"].value("holderIdentity", ""), "") << "released on SIGTERM";
@@ -268,10 +262,7 @@ TEST_F(OperatorEndToEndTest, NamespaceListScopesWhatTheOperatorReconciles) {
       << ReadFile(log);
   std::this_thread::sleep_for(2s);
   EXPECT_EQ(phase("outside"), "") << "a namespace off the list is never touched";
-  kill(pid, SIGTERM);
-  int wstatus = 0;
-  ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
-  EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) << ReadFile(log);
+  EXPECT_EQ(testing::StopOperator(pid), 0) << ReadFile(log);
 }
 
 }  // namespace

@@ -2,7 +2,9 @@
 #include "integration/operator_process.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
+#include <sys/wait.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -28,6 +30,13 @@ pid_t SpawnOperator(const std::string& binary, const std::vector<std::string>& a
   if (posix_spawn(&pid, binary.c_str(), &files, nullptr, argv.data(), environ) != 0) pid = 0;
   posix_spawn_file_actions_destroy(&files);
   return pid;
+}
+
+int StopOperator(pid_t pid) {
+  if (pid <= 0 || kill(pid, SIGTERM) != 0) return -1;
+  int wstatus = 0;
+  if (waitpid(pid, &wstatus, 0) != pid || !WIFEXITED(wstatus)) return -1;
+  return WEXITSTATUS(wstatus);
 }
 
 std::string ReadFile(const std::string& path) {

@@ -70,10 +70,7 @@ TEST_F(WithoutTrainerTest, TheStoreControllerAloneRunsTheSampleStore) {
     return s.ok() && s->value("/status/phase"_json_pointer, std::string()) == "Ready";
   };
   EXPECT_TRUE(testing::Eventually(ready, 60s)) << ReadFile(log);
-  kill(pid, SIGTERM);
-  int wstatus = 0;
-  ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
-  EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) << ReadFile(log);
+  EXPECT_EQ(testing::StopOperator(pid), 0) << ReadFile(log);
 }
 
 }  // namespace
