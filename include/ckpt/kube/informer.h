@@ -1,5 +1,6 @@
 // Informer: one resource's cache kept current by a Reflector on its own thread (one per
-// namespace when it covers a list of namespaces), plus the handlers that turn cache changes into work (see runtime/handlers.h for the usual mappings).
+// namespace when it covers a list of namespaces), plus the handlers that turn cache changes into
+// work (see runtime/handlers.h for the usual mappings).
 #pragma once
 
 #include <memory>
