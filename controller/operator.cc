@@ -24,12 +24,16 @@ Operator::Operator(const OperatorOptions& o, kube::KubeClient& client, aws::FsxC
       cluster_runtimes_(client, {res::ClusterTrainingRuntimes(), ""}, clock),
       derived_runtimes_(client, {res::TrainingRuntimes(), "", controllers::kTrainRunLabel}, clock,
                         {.namespaces = o.namespaces}),
+      pods_(client, {res::Pods(), "", controllers::kTrainRunLabel}, clock,
+            {.indexers = {{controllers::kPodsByRun, controllers::TrainRunOfPod}},
+             .transform = controllers::SlimPod,
+             .namespaces = o.namespaces}),
       store_reconciler_(client, {stores_.store(), trainruns_.store(), claims_.store(), volumes_.store()}, fsx, snapshot_,
                         events_, clock,
                         {o.fsx_poll, o.fsx_resync, o.fsx_refusal_retry}),
       trainrun_reconciler_(client,
                            {trainruns_.store(), stores_.store(), trainjobs_.store(), jobsets_.store(),
-                            cluster_runtimes_.store(), derived_runtimes_.store()},
+                            cluster_runtimes_.store(), derived_runtimes_.store(), pods_.store()},
                            events_, clock, o.trainrun_poll),
       store_controller_({"checkpointstore", o.store_workers}, store_reconciler_, clock, &metrics),
       trainrun_controller_({"trainrun", o.trainrun_workers}, trainrun_reconciler_, clock, &metrics),
@@ -55,7 +59,7 @@ void Operator::AddStoreHandlers() {
   trainruns_.AddHandler(runtime::EnqueueMapped(store_queue, controllers::DeletingStoreOf(stores_.store())));
 }
 
-// TrainRun: its own changes, its TrainJob's, JobSet's and derived runtime's, its store's (Ready
+// TrainRun: its own changes, its TrainJob's, JobSet's, pods' and derived runtime's, its store's (Ready
 // wakes waiting runs), and its source runtime's.
 void Operator::AddTrainRunHandlers() {
   auto& run_queue = trainrun_controller_.queue();
@@ -64,6 +68,7 @@ void Operator::AddTrainRunHandlers() {
   trainjobs_.AddHandler(runtime::EnqueueOwner(run_queue, "trainops.io", "TrainRun"));
   derived_runtimes_.AddHandler(runtime::EnqueueOwner(run_queue, "trainops.io", "TrainRun"));
   jobsets_.AddHandler(runtime::EnqueueMapped(run_queue, controllers::TrainRunOfJobSet));
+  pods_.AddHandler(runtime::EnqueueMapped(run_queue, controllers::TrainRunOfPod));
   stores_.AddHandler(runtime::EnqueueMapped(run_queue, [runs](const kube::Json& store) {
     std::vector<std::string> keys;
     for (const auto& tr : runs.ByIndex(controllers::kTrainRunsByStore, kube::KeyOf(store))) keys.push_back(kube::KeyOf(*tr));
@@ -88,7 +93,7 @@ void Operator::Register(runtime::Manager& manager) {
     manager.AddController(&store_controller_);
   }
   if (run_trainruns_) {
-    for (auto* i : {&trainjobs_, &jobsets_, &cluster_runtimes_, &derived_runtimes_}) manager.AddInformer(i);
+    for (auto* i : {&trainjobs_, &jobsets_, &cluster_runtimes_, &derived_runtimes_, &pods_}) manager.AddInformer(i);
     manager.AddController(&trainrun_controller_);
   }
 }

@@ -1,8 +1,8 @@
 // Operator: the CheckpointStore and TrainRun controllers wired to shared informers, registered on
 // a Manager. One cache per resource serves both controllers (TrainRuns carry both the by-store
 // and the by-runtime index), so each object is held once however many controllers read it.
-// Watches: CheckpointStores, TrainRuns, owned PVCs, TrainJobs and derived TrainingRuntimes (label-
-// selected), JobSets (slimmed to their restart count) in the watched namespaces, and, cluster-wide,
+// Watches: CheckpointStores, TrainRuns, owned PVCs, TrainJobs, derived TrainingRuntimes and trainer
+// pods (label-selected; pods and JobSets slimmed) in the watched namespaces, and, cluster-wide,
 // the stores' PVs (label-selected) and ClusterTrainingRuntimes (edits reach the runs using them).
 #pragma once
 
@@ -35,7 +35,8 @@ class Operator {
 
   controllers::FsxSnapshot snapshot_;
   runtime::KubeEventRecorder events_;
-  kube::Informer stores_, trainruns_, claims_, volumes_, trainjobs_, jobsets_, cluster_runtimes_, derived_runtimes_;
+  kube::Informer stores_, trainruns_, claims_, volumes_, trainjobs_, jobsets_, cluster_runtimes_, derived_runtimes_,
+      pods_;
   controllers::CheckpointStoreReconciler store_reconciler_;
   controllers::TrainRunReconciler trainrun_reconciler_;
   runtime::Controller store_controller_, trainrun_controller_;

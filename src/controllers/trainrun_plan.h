@@ -18,6 +18,10 @@ using Json = nlohmann::json;
 inline constexpr char kTrainerContainer[] = "node";
 inline constexpr char kAncestorLabel[] = "trainer.kubeflow.org/trainjob-ancestor-step";
 
+// Whether a replicated job of a runtime's JobSet template runs the trainer (by Trainer's ancestor
+// label, or the upstream runtimes' job name).
+bool IsTrainerJob(const Json& replicated_job);
+
 // "<mountPath>/<subPath>", subPath defaulting to runs/<name>.
 std::string CheckpointDir(const Json& trainrun);
 // The derived runtime's name: "<trainrun>-runtime" (shortened with a hash past 63 characters).

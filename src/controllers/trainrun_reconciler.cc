@@ -4,6 +4,7 @@
 #include "controllers/applied_hash.h"
 #include "controllers/store_plan.h"
 #include "controllers/trainrun_plan.h"
+#include "controllers/trainrun_progress.h"
 
 namespace ckpt::controllers {
 
@@ -25,6 +26,12 @@ struct TrainRunReconciler::Ctx {
   void Condition(const std::string& type, bool ok, const std::string& reason, const std::string& message) {
     SetCondition(status["conditions"], type, ok, reason, message, generation, now);
   }
+  // The reason condition `type` had when this reconcile started ("" if it had none).
+  std::string PreviousReason(const std::string& type) const {
+    for (const auto& c : original.value("conditions", Json::array()))
+      if (c.value("type", "") == type) return c.value("reason", "");
+    return "";
+  }
 };
 
 std::vector<std::string> TrainRunRuntimeKey(const Json& tr) {
@@ -32,13 +39,11 @@ std::vector<std::string> TrainRunRuntimeKey(const Json& tr) {
           tr.value("/spec/runtimeRef/name"_json_pointer, std::string())};
 }
 
-void SlimJobSet(Json& jobset) {
-  Json slim = {{"apiVersion", jobset.value("apiVersion", "")}, {"kind", jobset.value("kind", "")}};
-  const Json md = jobset.value("metadata", Json::object());
-  for (const char* k : {"name", "namespace", "resourceVersion", "ownerReferences"})
-    if (md.contains(k)) slim["metadata"][k] = md[k];
-  slim["status"]["restarts"] = jobset.value("/status/restarts"_json_pointer, 0);
-  jobset = std::move(slim);
+std::vector<std::string> TrainRunOfPod(const Json& pod) {
+  const Json& md = pod["metadata"];
+  const std::string run = md.value("labels", Json::object()).value(kTrainRunLabel, "");
+  if (run.empty()) return {};
+  return {kube::KeyOf(md.value("namespace", ""), run)};
 }
 
 std::vector<std::string> TrainRunOfJobSet(const Json& jobset) {
@@ -89,10 +94,18 @@ StatusOr<Action> TrainRunReconciler::Reconcile(const std::string& key) {
     if (source.status().IsNotFound()) return Action::AwaitChange();  // the runtime's creation wakes us
     return source.status();
   }
-  RETURN_IF_ERROR(ApplyRuntime(c, DeriveTrainingRuntime(*source, c.run, (*store)["spec"]["volume"].value("claimName", ""))));
+  const bool in_use = caches_.trainjobs.Get(key) != nullptr;
+  Status applied = ApplyRuntime(c, DeriveTrainingRuntime(*source, c.run, (*store)["spec"]["volume"].value("claimName", "")),
+                                in_use);
+  if (applied.IsInvalid()) {  // e.g. an affinity the TrainingRuntime schema refuses: only an edit helps
+    if (c.PreviousReason("RuntimeReady") != "RuntimeRejected")
+      events_.Event(c.run, "Warning", "RuntimeRejected", "Apply", applied.message());
+    c.Condition("RuntimeReady", false, "RuntimeRejected", applied.message());
+    RETURN_IF_ERROR(WriteStatus(c));
+    return Action::AwaitChange();
+  }
+  RETURN_IF_ERROR(applied);
   c.status["runtimeName"] = DerivedRuntimeName(c.run);
-  c.Condition("RuntimeReady", true, "Derived", "TrainingRuntime " + DerivedRuntimeName(c.run) + " derived from " +
-                                                   TrainRunRuntimeKey(c.run)[0]);
   ASSIGN_OR_RETURN(JobState job, EnsureTrainJob(c));
   if (job == JobState::kRejected) {
     RETURN_IF_ERROR(WriteStatus(c));
@@ -105,22 +118,40 @@ StatusOr<Action> TrainRunReconciler::Reconcile(const std::string& key) {
   return Action::RequeueAfter(poll_);
 }
 
-// Server-side-applies the derived runtime. JobSet's schema makes failurePolicy immutable, so a
-// changed maxRestarts replaces the runtime under the same name (the TrainJob's reference holds;
-// JobSets created from now on get the new policy).
-Status TrainRunReconciler::ApplyRuntime(Ctx& c, Json derived) {
+// Server-side-applies the derived runtime while no TrainJob uses it. Once one does, Trainer has
+// built the running JobSet from it, and JobSet's failurePolicy cannot change while that JobSet
+// exists (and Trainer v2.1 holds an in-use runtime's deletion with a finalizer), so a changed
+// input is not applied: RuntimeReady says so, and MaxRestartsInEffect (Mirror) says which limit
+// the running JobSet enforces. A runtime that is missing is always (re-)created.
+Status TrainRunReconciler::ApplyRuntime(Ctx& c, Json derived, bool in_use) {
   const std::string name = DerivedRuntimeName(c.run);
-  if (StampAndCheckApplied(derived, caches_.derived_runtimes.Get(kube::KeyOf(c.ns, name))))
-    return Status::Ok();  // applied before from the same inputs
+  const std::string from = TrainRunRuntimeKey(c.run)[0];
+  kube::ObjectPtr existing = caches_.derived_runtimes.Get(kube::KeyOf(c.ns, name));
+  if (StampAndCheckApplied(derived, existing)) {
+    c.Condition("RuntimeReady", true, "Derived", "TrainingRuntime " + name + " derived from " + from);
+    return Status::Ok();
+  }
+  if (in_use && existing) {
+    if (c.PreviousReason("RuntimeReady") != "ChangeNotApplied")
+      events_.Event(c.run, "Warning", "RuntimeChangeNotApplied", "Update",
+                    "TrainingRuntime " + name + " is in use by TrainJob " + c.name +
+                        ": its changed inputs apply to a new TrainRun only");
+    c.Condition("RuntimeReady", true, "ChangeNotApplied",
+                "TrainingRuntime " + name + " is in use by TrainJob " + c.name + ", so changes made since the "
+                "TrainJob started (maxRestarts, podRetries, placement, the trainer pod's settings, " + from +
+                ") are not applied to it; they apply to a new TrainRun only");
+    return Status::Ok();
+  }
   kube::PatchOptions apply{kube::PatchType::kApply, "ckpt-operator", true, ""};
   Status s = client_.Patch(res::TrainingRuntimes(), c.ns, name, apply, derived.dump()).status();
-  if (!s.IsInvalid() || s.message().find("immutable") == std::string::npos) return s;
-  Status del = client_.Delete(res::TrainingRuntimes(), c.ns, name);
-  if (!del.ok() && !del.IsNotFound()) return del;
-  RETURN_IF_ERROR(client_.Create(res::TrainingRuntimes(), c.ns, derived).status());
-  events_.Event(c.run, "Normal", "ReplacedRuntime", "Update",
-                "replaced TrainingRuntime " + name + " (its JobSet failurePolicy is immutable): maxRestarts " +
-                    std::to_string(c.run.value("/spec/resilience/maxRestarts"_json_pointer, 0)));
+  if (s.IsInvalid() && s.message().find("immutable") != std::string::npos && !in_use) {
+    // Unused (its TrainJob was refused): replacing it under the same name is safe.
+    Status del = client_.Delete(res::TrainingRuntimes(), c.ns, name);
+    if (!del.ok() && !del.IsNotFound()) return del;
+    s = client_.Create(res::TrainingRuntimes(), c.ns, derived).status();
+  }
+  RETURN_IF_ERROR(s);
+  c.Condition("RuntimeReady", true, "Derived", "TrainingRuntime " + name + " derived from " + from);
   return Status::Ok();
 }
 
@@ -162,30 +193,58 @@ StatusOr<TrainRunReconciler::JobState> TrainRunReconciler::EnsureTrainJob(Ctx& c
   return JobState::kReady;
 }
 
-// Restarts from the JobSet (same name as the TrainJob, when a Trainer controller created it);
-// the outcome from the TrainJob's Complete/Failed conditions.
+// Progress from the TrainJob, its JobSet (same name) and the run's pods (controllers/
+// trainrun_progress.h), with an Event for each pod failure, gang restart and phase transition.
 void TrainRunReconciler::Mirror(Ctx& c) {
-  const Json& job = c.trainjob;
   kube::ObjectPtr jobset = caches_.jobsets.Get(kube::KeyOf(c.ns, c.name));
-  int restarts = jobset ? jobset->value("/status/restarts"_json_pointer, 0) : 0;
-  int before = c.status.value("restarts", 0);
-  c.status["restarts"] = restarts;
-  std::string outcome;
-  for (const auto& cond : job.value("/status/conditions"_json_pointer, Json::array()))
-    if (cond.value("status", "") == "True" && (cond.value("type", "") == "Complete" || cond.value("type", "") == "Failed"))
-      outcome = cond.value("type", "");
-  std::string phase = outcome == "Complete" ? "Succeeded" : outcome == "Failed" ? "Failed"
-                      : restarts > before   ? "Restarting"
-                                            : "Running";
-  if (restarts > before)
+  RunProgress p = ObserveProgress(c.trainjob, jobset, caches_.pods.ByIndex(kPodsByRun, kube::KeyOf(c.ns, c.name)),
+                                  c.status.value("lastFailure", Json()));
+  const int before = c.status.value("restarts", 0);
+  for (const auto& f : p.new_failures)
+    events_.Event(c.run, "Warning", "PodFailed", "Observe", DescribeFailure(f));
+  if (!p.new_failures.empty()) {
+    c.status["lastFailure"] = p.new_failures.back();
+    c.status["podFailures"] = c.status.value("podFailures", 0) + static_cast<int>(p.new_failures.size());
+  }
+  c.status["restarts"] = p.restarts;
+  c.status["runningPods"] = p.running_pods;
+  c.status["expectedPods"] = p.expected_pods;
+  const std::string cause = c.status.contains("lastFailure") ? " after " + DescribeFailure(c.status["lastFailure"]) : "";
+  if (p.restarts > before)
     events_.Event(c.run, "Warning", "Restarted", "Restart",
-                  "restart " + std::to_string(restarts) + " of " + std::to_string(c.status.value("maxRestarts", 0)) +
-                      "; training resumes from " + c.status.value("checkpointDir", ""));
-  if (phase != c.status.value("phase", "") && (phase == "Succeeded" || phase == "Failed"))
-    events_.Event(c.run, phase == "Succeeded" ? "Normal" : "Warning", phase, "Complete",
-                  "TrainJob " + c.name + " " + (phase == "Succeeded" ? "succeeded" : "failed") + " after " +
-                      std::to_string(restarts) + " restarts");
-  c.status["phase"] = phase;
+                  "gang restart " + std::to_string(p.restarts) + " of " + std::to_string(p.effective_max_restarts.value_or(0)) +
+                      cause + "; training resumes from " + c.status.value("checkpointDir", ""));
+  MirrorRestartLimit(c, p);
+  const std::string previous = c.status.value("phase", "");
+  c.status["phase"] = p.phase;
+  if (p.phase == previous) return;
+  if (p.phase == "Running")
+    events_.Event(c.run, "Normal", "Running", "Observe", "all " + std::to_string(p.expected_pods) + " trainer pods are running");
+  if (p.phase == "Succeeded")
+    events_.Event(c.run, "Normal", "Succeeded", "Complete",
+                  "TrainJob " + c.name + " succeeded after " + std::to_string(p.restarts) + " restarts");
+  if (p.phase == "Failed")
+    events_.Event(c.run, "Warning", "Failed", "Complete",
+                  "TrainJob " + c.name + " failed after " + std::to_string(p.restarts) + " of " +
+                      std::to_string(p.effective_max_restarts.value_or(0)) + " restarts" +
+                      (cause.empty() ? "" : "; last failure: " + DescribeFailure(c.status["lastFailure"])));
+}
+
+// effectiveMaxRestarts is what the running JobSet enforces; MaxRestartsInEffect says whether that
+// is the TrainRun's maxRestarts.
+void TrainRunReconciler::MirrorRestartLimit(Ctx& c, const RunProgress& p) {
+  if (!p.effective_max_restarts) return;
+  const int desired = c.status.value("maxRestarts", 0), effective = *p.effective_max_restarts;
+  c.status["effectiveMaxRestarts"] = effective;
+  if (desired == effective) {
+    c.Condition("MaxRestartsInEffect", true, "Enforced",
+                "the running JobSet restarts the gang up to " + std::to_string(effective) + " times");
+    return;
+  }
+  c.Condition("MaxRestartsInEffect", false, "FixedForRunningJobSet",
+              "maxRestarts is " + std::to_string(desired) + " but the running JobSet enforces " +
+                  std::to_string(effective) + ": JobSet's failurePolicy cannot change while the JobSet exists. "
+                  "The new value applies to the next JobSet only, i.e. to a new TrainRun.");
 }
 
 Status TrainRunReconciler::WriteStatus(Ctx& c) {

@@ -46,6 +46,7 @@ CKPT_RESOURCE(TrainJobs, "trainer.kubeflow.org", "v1alpha1", "trainjobs", "Train
 CKPT_RESOURCE(TrainingRuntimes, "trainer.kubeflow.org", "v1alpha1", "trainingruntimes", "TrainingRuntime", true)
 CKPT_RESOURCE(ClusterTrainingRuntimes, "trainer.kubeflow.org", "v1alpha1", "clustertrainingruntimes",
               "ClusterTrainingRuntime", false)
+CKPT_RESOURCE(Pods, "", "v1", "pods", "Pod", true)
 CKPT_RESOURCE(JobSets, "jobset.x-k8s.io", "v1alpha2", "jobsets", "JobSet", true)
 #undef CKPT_RESOURCE
 }  // namespace resources

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the test control plane (kube-apiserver, kube-controller-manager, kubectl, etcd) from the
-# pinned k8s.io/kubernetes Go module through the Go module proxy, and caches the binaries under
+# Builds the test control plane (kube-apiserver, kube-controller-manager, kube-scheduler, kubectl,
+# etcd) from the pinned k8s.io/kubernetes Go module through the Go module proxy, and caches the binaries under
 # .cache/envtest/<version>/bin so later runs take seconds. Kubernetes' own go.mod replaces every
 # k8s.io/<staging> module with a local path, which a dependent module cannot see, so the wrapper
 # module below re-points each of them at its published v0.<minor>.<patch> release. etcd's server
@@ -12,7 +12,7 @@ K8S_VERSION="${K8S_VERSION:-1.33.13}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cache="${CKPT_ENVTEST_CACHE:-$root/.cache/envtest}/k8s-v${K8S_VERSION}"
 bin="$cache/bin"
-tools=(kube-apiserver kube-controller-manager kubectl etcd)
+tools=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd)
 
 have_all() { for t in "${tools[@]}"; do [[ -x "$bin/$t" ]] || return 1; done; }
 if have_all; then echo "$bin"; exit 0; fi
@@ -59,12 +59,15 @@ ldflags="-s -w"
 for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   ldflags+=" -X $pkg.gitVersion=v${K8S_VERSION} -X $pkg.gitMajor=1 -X $pkg.gitMinor=${minor}"
 done
-for t in kube-apiserver kube-controller-manager kubectl; do
+for t in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+  [[ -x "$bin/$t" ]] && continue  # a cache from before this tool was added keeps what it has
   echo "build-binaries: go build $t (first build takes several minutes)" >&2
   GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$bin/$t.tmp" "k8s.io/kubernetes/cmd/$t" >&2
   mv "$bin/$t.tmp" "$bin/$t"
 done
-echo "build-binaries: go build etcd" >&2
-GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bin/etcd.tmp" ./etcd >&2
-mv "$bin/etcd.tmp" "$bin/etcd"
+if [[ ! -x "$bin/etcd" ]]; then
+  echo "build-binaries: go build etcd" >&2
+  GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bin/etcd.tmp" ./etcd >&2
+  mv "$bin/etcd.tmp" "$bin/etcd"
+fi
 echo "$bin"

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Starts and stops a real, throw-away Kubernetes control plane on loopback for tests and the local
 # demo: etcd, kube-apiserver (RBAC on, static admin bearer token, service-account issuer and keys)
-# and kube-controller-manager (garbage collector, namespace, PV binder, PV/PVC protection and
+# and kube-controller-manager (garbage collector, namespace, job, node lifecycle, PV binder, PV/PVC protection and
 # service-account controllers), with ckpt-operator's CRDs and the upstream Kubeflow Trainer +
 # JobSet CRDs installed and Established. Every start gets its own directory, certificates and free ports, so
 # several test processes can each run their own. A watchdog stops the control plane when the
 # process that asked for it (--owner-pid) dies, so a crashed test never leaks servers.
+# --training-stack adds the real training stack: kube-scheduler, the Kubeflow Trainer and JobSet
+# controllers of the chosen release pair (built by build-stack.sh, their webhooks registered by
+# URL) and kwok with simulated GPU nodes; kube-controller-manager always runs the job controller.
 #
-#   control-plane.sh start DIR [--trainer v2.1.0|v2.3.0] [--owner-pid PID] [--no-crds]
+#   control-plane.sh start DIR [--trainer v2.1.0|v2.3.0] [--training-stack] [--owner-pid PID] [--no-crds]
 #   control-plane.sh stop DIR
 #   control-plane.sh restart-apiserver DIR      # same ports, certs and etcd: a real API restart
 #
@@ -15,6 +18,7 @@
 # KUBECONFIG, CKPT_APISERVER_URL, CKPT_ETCD_URL and CKPT_ADMIN_TOKEN.
 set -euo pipefail
 
+KWOK_VERSION="${KWOK_VERSION:-v0.7.0}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 log() { echo "control-plane: $*" >&2; }
@@ -113,20 +117,24 @@ start_apiserver() {
 start_controller_manager() {
   local dir="$1"; source "$dir/env"
   "$BIN/kube-controller-manager" --kubeconfig "$dir/kubeconfig" \
-    --controllers garbage-collector-controller,namespace-controller,persistentvolume-binder-controller,persistentvolume-protection-controller,persistentvolumeclaim-protection-controller,serviceaccount-controller,serviceaccount-token-controller \
+    --controllers garbage-collector-controller,namespace-controller,job-controller,node-lifecycle-controller,persistentvolume-binder-controller,persistentvolume-protection-controller,persistentvolumeclaim-protection-controller,serviceaccount-controller,serviceaccount-token-controller \
     --service-account-private-key-file "$dir/pki/sa.key" --root-ca-file "$dir/pki/ca.crt" \
     --leader-elect=false --bind-address 127.0.0.1 --secure-port 0 --pvclaimbinder-sync-period 2s \
     >"$dir/controller-manager.log" 2>&1 &
   echo $! > "$dir/controller-manager.pid"
 }
 
+jobset_for() {  # the JobSet release each supported Trainer release requires
+  case "$1" in
+    v2.1.0) echo v0.10.1 ;;
+    v2.3.0) echo v0.12.0 ;;
+    *) die "unknown Trainer version $1 (have v2.1.0, v2.3.0)" ;;
+  esac
+}
+
 install_crds() {
   local dir="$1" trainer="$2" jobset
-  case "$trainer" in
-    v2.1.0) jobset=v0.10.1 ;;
-    v2.3.0) jobset=v0.12.0 ;;
-    *) die "unknown Trainer version $trainer (have v2.1.0, v2.3.0)" ;;
-  esac
+  jobset="$(jobset_for "$trainer")"
   local kc=("$BIN/kubectl" --kubeconfig "$dir/kubeconfig")
   local files=()
   for f in "$root/third_party/kubeflow-trainer/$trainer"/trainer.kubeflow.org_*.yaml \
@@ -146,6 +154,84 @@ install_crds() {
   log "CRDs Established (Trainer $trainer, JobSet $jobset)"
 }
 
+# ---- The real training stack (--training-stack): kube-scheduler, the JobSet and Kubeflow Trainer
+# controllers with their webhooks registered by URL, and kwok playing the kubelet of simulated
+# GPU nodes (tests/envtest/kwok-stages.yaml says how a test makes a pod fail or succeed).
+
+webhook_cert() {  # a serving certificate for 127.0.0.1 signed by the control plane's CA
+  local d="$1/pki"
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$d/webhook.key" -out "$d/webhook.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > "$d/webhook.ext"
+  openssl x509 -req -in "$d/webhook.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+    -days 2 -extfile "$d/webhook.ext" -out "$d/webhook.crt" 2>/dev/null
+}
+
+start_scheduler() {
+  local dir="$1"; source "$dir/env"
+  "$BIN/kube-scheduler" --kubeconfig "$dir/kubeconfig" --leader-elect=false \
+    --bind-address 127.0.0.1 --secure-port 0 >"$dir/scheduler.log" 2>&1 &
+  echo $! > "$dir/scheduler.pid"
+}
+
+# start_webhook_controller NAME BINARY CONFIG-YAML ARGS...: runs a controller-runtime manager whose
+# webhook server reads its certificate from controller-runtime's default directory under TMPDIR,
+# waits until /readyz (the webhook server listening), and records its pid.
+start_webhook_controller() {
+  local dir="$1" name="$2" binary="$3" config="$4"; shift 4
+  local tmp="$dir/$name-tmp"
+  mkdir -p "$tmp/k8s-webhook-server/serving-certs"
+  cp "$dir/pki/webhook.crt" "$tmp/k8s-webhook-server/serving-certs/tls.crt"
+  cp "$dir/pki/webhook.key" "$tmp/k8s-webhook-server/serving-certs/tls.key"
+  printf '%s\n' "$config" > "$dir/$name-config.yaml"
+  TMPDIR="$tmp" KUBECONFIG="$dir/kubeconfig" "$binary" --config "$dir/$name-config.yaml" "$@" \
+    >"$dir/$name.log" 2>&1 &
+  echo $! > "$dir/$name.pid"
+}
+
+start_training_stack() {
+  local dir="$1" trainer="$2" jobset; source "$dir/env"
+  jobset="$(jobset_for "$trainer")"
+  local sbin; sbin="$("$here/build-stack.sh" --trainer "$trainer")"
+  webhook_cert "$dir"
+  start_scheduler "$dir"
+  local js_hook js_probe tr_hook tr_probe
+  js_hook="$(free_port)"; js_probe="$(free_port)"; tr_hook="$(free_port)"; tr_probe="$(free_port)"
+  start_webhook_controller "$dir" jobset "$sbin/jobset-controller-$jobset" "apiVersion: config.jobset.x-k8s.io/v1alpha1
+kind: Configuration
+leaderElection: {leaderElect: false}
+internalCertManagement: {enable: false}
+webhook: {port: $js_hook, host: 127.0.0.1}" \
+    --metrics-bind-address 0 --health-probe-bind-address "127.0.0.1:$js_probe"
+  start_webhook_controller "$dir" trainer "$sbin/trainer-controller-manager-$trainer" "apiVersion: config.trainer.kubeflow.org/v1alpha1
+kind: Configuration
+leaderElection: {leaderElect: false}
+certManagement: {enable: false}
+webhook: {port: $tr_hook, host: 127.0.0.1}
+metrics: {bindAddress: '0'}
+health: {healthProbeBindAddress: '127.0.0.1:$tr_probe'}"
+  wait_for 60 "JobSet $jobset controller" curl -fsS "http://127.0.0.1:$js_probe/readyz" \
+    || die "JobSet controller not ready; see $dir/jobset.log"
+  wait_for 60 "Kubeflow Trainer $trainer controller" curl -fsS "http://127.0.0.1:$tr_probe/readyz" \
+    || die "Trainer controller not ready; see $dir/trainer.log"
+  local kc=("$BIN/kubectl" --kubeconfig "$dir/kubeconfig")
+  { python3 "$here/stack-manifests.py" webhooks "$sbin/jobset-webhooks-$jobset.yaml" \
+      "https://127.0.0.1:$js_hook" "$dir/pki/ca.crt" jobset-
+    echo ---
+    python3 "$here/stack-manifests.py" webhooks "$sbin/trainer-webhooks-$trainer.yaml" \
+      "https://127.0.0.1:$tr_hook" "$dir/pki/ca.crt" trainer-
+  } | "${kc[@]}" apply --server-side -o name -f - >/dev/null
+  "$sbin/kwok-$KWOK_VERSION" --kubeconfig "$dir/kubeconfig" --config "$here/kwok-stages.yaml" \
+    --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
+    --node-lease-duration-seconds 40 --server-address "127.0.0.1:$(free_port)" \
+    >"$dir/kwok.log" 2>&1 &
+  echo $! > "$dir/kwok.pid"
+  python3 "$here/stack-manifests.py" nodes "${CKPT_STACK_NODES:-8}" | "${kc[@]}" apply -o name -f - >/dev/null
+  wait_for 60 "${CKPT_STACK_NODES:-8} simulated GPU nodes" "${kc[@]}" wait --for condition=Ready \
+    --timeout 5s node -l type=kwok || die "kwok nodes not Ready; see $dir/kwok.log"
+  log "training stack up: Trainer $trainer, JobSet $jobset, kube-scheduler, kwok $KWOK_VERSION"
+}
+
 watchdog() {  # stops the control plane once the owner process is gone
   local dir="$1" owner="$2"
   ( trap '' HUP; while kill -0 "$owner" 2>/dev/null && [[ -f "$dir/env" ]]; do sleep 1; done
@@ -154,10 +240,11 @@ watchdog() {  # stops the control plane once the owner process is gone
 
 cmd_start() {
   local dir="$1"; shift
-  local trainer=v2.3.0 owner="" crds=1
+  local trainer=v2.3.0 owner="" crds=1 stack=0
   while (($#)); do
     case "$1" in
       --trainer) trainer="$2"; shift 2 ;;
+      --training-stack) stack=1; shift ;;
       --owner-pid) owner="$2"; shift 2 ;;
       --no-crds) crds=0; shift ;;
       *) die "unknown flag $1" ;;
@@ -186,6 +273,7 @@ EOF
   # CRDs first: the garbage collector maps owner kinds with what discovery showed at its start.
   ((crds)) && install_crds "$dir" "$trainer"
   start_controller_manager "$dir"
+  ((stack)) && start_training_stack "$dir" "$trainer"
   log "control plane up in $((SECONDS - t0))s: KUBECONFIG=$dir/kubeconfig"
 }
 
@@ -202,7 +290,7 @@ stop_pid() {
 cmd_stop() {
   local dir="$1"
   [[ -d "$dir" ]] || return 0
-  for c in controller-manager apiserver etcd; do stop_pid "$dir/$c.pid"; done
+  for c in kwok trainer jobset scheduler controller-manager apiserver etcd; do stop_pid "$dir/$c.pid"; done
   rm -f "$dir/env"
 }
 

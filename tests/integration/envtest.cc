@@ -60,7 +60,8 @@ StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::Start(const Options& optio
   cp->dir_ = tmpl;
   auto t0 = std::chrono::steady_clock::now();
   auto out = Run("bash " + kScript + " start " + cp->dir_ + " --trainer " + cp->trainer_version_ +
-                 " --owner-pid " + std::to_string(getpid()) + (std::getenv("CKPT_ENVTEST_NO_CRDS") ? " --no-crds" : ""));
+                 " --owner-pid " + std::to_string(getpid()) + (std::getenv("CKPT_ENVTEST_NO_CRDS") ? " --no-crds" : "") +
+                 (std::getenv("CKPT_ENVTEST_TRAINING_STACK") ? " --training-stack" : ""));
   if (!out.ok()) return out.status();
   auto env = ReadEnvFile(cp->dir_ + "/env");
   cp->api_url_ = env["CKPT_APISERVER_URL"];

@@ -5,7 +5,9 @@
 // starts it once for the binary; tests then call ckpt::testing::Envtest() for the kubeconfig,
 // an admin client, or to restart the API server. The Trainer CRD version comes from
 // $CKPT_TRAINER_VERSION (v2.1.0 or v2.3.0; default v2.3.0). With $CKPT_ENVTEST_NO_CRDS set, no CRDs
-// are installed (a cluster without Kubeflow Trainer; the test installs what it needs).
+// are installed (a cluster without Kubeflow Trainer; the test installs what it needs). With
+// $CKPT_ENVTEST_TRAINING_STACK set, the real training stack runs too: Trainer + JobSet controllers
+// with their webhooks, kube-scheduler and kwok's simulated GPU nodes.
 #pragma once
 
 #include <gtest/gtest.h>

@@ -1,21 +1,20 @@
-// The TrainRun controller on a real API server with the upstream Trainer/JobSet CRDs (run once
-// with v2.1.0 and once with v2.3.0). No Trainer or JobSet controller runs here: the test itself
-// writes the CheckpointStore's Ready status, the JobSet's restart count and the TrainJob's
-// Complete condition, standing in for those controllers. Covers: waiting for the store, the
-// derived runtime and TrainJob, restart counting and the terminal phase, maxRestarts edits,
-// refused trainer changes, and cleanup of owned objects only.
+// TrainRun on the real training stack (run once with Trainer v2.1.0 + JobSet v0.10.1 and once with
+// v2.3.0 + v0.12.0): the real Kubeflow Trainer and JobSet controllers with their webhooks,
+// kube-scheduler, kube-controller-manager's job controller, and kwok's simulated GPU nodes. The
+// operator is the daemon's own wiring (controller/operator.h) with both controllers, as its
+// ServiceAccount, against the FSx emulator, so the store's claim the pods mount is real too. The
+// test never writes upstream status: it only ends pods the way a kubelet would report it (the
+// kwok stages in tests/envtest/kwok-stages.yaml), and watches what the upstream controllers do.
 #include <gtest/gtest.h>
 
 #include <set>
 #include <thread>
 
-#include "ckpt/controllers/checkpoint_store.h"
-#include "ckpt/controllers/trainrun.h"
-#include "ckpt/kube/informer.h"
-#include "ckpt/runtime/handlers.h"
-#include "ckpt/runtime/manager.h"
+#include "ckpt/emulator/fsx_emulator.h"
+#include "fakes/static_credentials.h"
 #include "integration/envtest.h"
 #include "integration/test_objects.h"
+#include "operator.h"
 
 namespace ckpt {
 namespace {
@@ -25,208 +24,271 @@ using testing::Eventually;
 namespace res = kube::resources;
 using namespace std::chrono_literals;
 
-struct TrainRunOperator {
-  explicit TrainRunOperator(kube::KubeClient& client)
-      : events(client, SystemClock(), "ckpt-operator", "test"),
-        trainruns(client, {res::TrainRuns(), "default"}, SystemClock(),
-                  {{{controllers::kTrainRunsByStore, controllers::TrainRunStoreKey},
-                    {controllers::kTrainRunsByRuntime, controllers::TrainRunRuntimeKey}}}),
-        stores(client, {res::CheckpointStores(), "default"}, SystemClock()),
-        jobs(client, {res::TrainJobs(), "default", controllers::kTrainRunLabel}, SystemClock()),
-        jobsets(client, {res::JobSets(), "default"}, SystemClock(), {.transform = controllers::SlimJobSet}),
-        runtimes(client, {res::ClusterTrainingRuntimes(), ""}, SystemClock()),
-        derived(client, {res::TrainingRuntimes(), "default", controllers::kTrainRunLabel}, SystemClock()),
-        reconciler(client,
-                   {trainruns.store(), stores.store(), jobs.store(), jobsets.store(), runtimes.store(), derived.store()},
-                   events, SystemClock(), 10min),  // nothing below may depend on polling: all by watch
-        controller({"trainrun", 2}, reconciler, SystemClock(), &metrics),
+constexpr char kNs[] = "default";
+
+// The sample TrainRun's shape: 2 nodes of 8 GPUs and 32 EFA devices, tolerating the GPU taint.
+Json TrainRun(const std::string& name, const std::string& store, int max_restarts = 10) {
+  return Json::parse(R"({"apiVersion": "trainops.io/v1alpha1", "kind": "TrainRun",
+    "metadata": {"name": ")" + name + R"(", "namespace": "default"},
+    "spec": {"checkpointStore": ")" + store + R"(", "runtimeRef": {"name": "torch-distributed"},
+             "resilience": {"maxRestarts": )" + std::to_string(max_restarts) + R"(}, "sharedMemory": "64Gi",
+             "placement": {"nodeSelector": {"node.kubernetes.io/instance-type": "p5.48xlarge"}, "zone": "us-east-1a",
+                           "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]},
+             "trainer": {"image": "my/train:1", "command": ["torchrun", "train.py"], "numNodes": 2,
+                         "numProcPerNode": "auto", "podLabels": {"kueue.x-k8s.io/queue-name": "gpu"},
+                         "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+                         "resourcesPerNode": {"limits": {"nvidia.com/gpu": 8, "vpc.amazonaws.com/efa": 32}}}}})");
+}
+
+Json Store(const std::string& name) {
+  Json s = testing::CheckpointStoreObject(kNs, name);
+  s["spec"]["volume"]["claimName"] = name + "-claim";
+  return s;
+}
+
+// The daemon's wiring, running in this process as the operator's ServiceAccount.
+struct RunningOperator {
+  RunningOperator(kube::KubeClient& client, aws::FsxClient& fsx)
+      : op(Options(), client, fsx, metrics, SystemClock()),
         manager({.probe_address = "0"}, client, SystemClock(), metrics) {
-    kube::Store runs = trainruns.store();
-    trainruns.AddHandler(runtime::EnqueueSelf(controller.queue()));
-    jobs.AddHandler(runtime::EnqueueOwner(controller.queue(), "trainops.io", "TrainRun"));
-    derived.AddHandler(runtime::EnqueueOwner(controller.queue(), "trainops.io", "TrainRun"));
-    jobsets.AddHandler(runtime::EnqueueMapped(controller.queue(), controllers::TrainRunOfJobSet));
-    stores.AddHandler(runtime::EnqueueMapped(controller.queue(), [runs](const Json& store) {
-      std::vector<std::string> keys;
-      for (const auto& tr : runs.ByIndex(controllers::kTrainRunsByStore, kube::KeyOf(store))) keys.push_back(kube::KeyOf(*tr));
-      return keys;
-    }));
-    runtimes.AddHandler(runtime::EnqueueMapped(controller.queue(), [runs](const Json& rt) {
-      std::vector<std::string> keys;
-      for (const auto& tr : runs.ByIndex(controllers::kTrainRunsByRuntime, "ClusterTrainingRuntime/" + rt["metadata"].value("name", "")))
-        keys.push_back(kube::KeyOf(*tr));
-      return keys;
-    }));
-    for (auto* i : {&trainruns, &stores, &jobs, &jobsets, &runtimes, &derived}) manager.AddInformer(i);
-    manager.AddController(&controller);
+    op.Register(manager);
     thread = std::jthread([this](std::stop_token stop) { manager.Run(stop); });
   }
+  static operator_main::OperatorOptions Options() {
+    operator_main::OperatorOptions o;
+    o.namespaces = {kNs};
+    o.fsx_poll = 200ms;
+    o.trainrun_poll = 10min;  // nothing below may depend on polling: all by watch
+    o.identity = "test";
+    return o;
+  }
   runtime::Metrics metrics;
-  runtime::KubeEventRecorder events;
-  kube::Informer trainruns, stores, jobs, jobsets, runtimes, derived;
-  controllers::TrainRunReconciler reconciler;
-  runtime::Controller controller;
+  operator_main::Operator op;
   runtime::Manager manager;
   std::jthread thread;  // last member: stops (request_stop + join) before the rest is destroyed
 };
 
-Json TrainRun(const std::string& name, const std::string& store) {
-  return Json::parse(R"({"apiVersion": "trainops.io/v1alpha1", "kind": "TrainRun",
-    "metadata": {"name": ")" + name + R"(", "namespace": "default"},
-    "spec": {"checkpointStore": ")" + store + R"(", "runtimeRef": {"name": "torch-distributed"},
-             "resilience": {"maxRestarts": 10}, "sharedMemory": "64Gi",
-             "placement": {"nodeSelector": {"node.kubernetes.io/instance-type": "p5.48xlarge"}},
-             "trainer": {"image": "my/train:1", "command": ["torchrun", "train.py"], "numNodes": 2}}})");
-}
-
 class TrainRunControllerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    emulator::FsxEmulatorOptions e;
+    e.create_time = e.update_time = e.delete_time = e.association_time = 300ms;
+    emulator_ = std::move(emulator::StartFsxEmulator(e)).value().release();
+    fsx_ = aws::NewFsxClient({.endpoint = emulator_->url(), .region = "us-east-1", .credentials = &creds_}).release();
     client_ = testing::Envtest().NewClient().release();
     auto as_operator = testing::Envtest().NewOperatorClient();  // the ServiceAccount deploy/rbac grants
     ASSERT_TRUE(as_operator.ok()) << as_operator.status().ToString();
     operator_client_ = std::move(as_operator).value().release();
-    operator_ = new TrainRunOperator(*operator_client_);
+    operator_ = new RunningOperator(*operator_client_, *fsx_);
   }
   static void TearDownTestSuite() { delete operator_; }
-  static Json Run(const std::string& n) { return *client_->Get(res::TrainRuns(), "default", n); }
+
+  static Json Run(const std::string& n) { return *client_->Get(res::TrainRuns(), kNs, n); }
   static std::string Phase(const std::string& n) {
-    auto r = client_->Get(res::TrainRuns(), "default", n);
+    auto r = client_->Get(res::TrainRuns(), kNs, n);
     return r.ok() ? r->value("/status/phase"_json_pointer, std::string()) : "";
   }
-  // Stands in for the CheckpointStore controller: a store whose status says Ready.
-  static void ReadyStore(const std::string& name) {
-    auto s = client_->Create(res::CheckpointStores(), "default", testing::CheckpointStoreObject("default", name));
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    (*s)["status"] = {{"phase", "Ready"}};
-    ASSERT_TRUE(client_->Update(res::CheckpointStores(), *s, "status").ok());
+  static Json Condition(const std::string& run, const std::string& type) {
+    for (const auto& c : Run(run).value("/status/conditions"_json_pointer, Json::array()))
+      if (c["type"] == type) return c;
+    return Json::object();
   }
-  // Stands in for Trainer: marks TrainJob `name` finished with condition `type` (Complete/Failed).
-  static void FinishTrainJob(const std::string& name, const std::string& type, const std::string& reason) {
-    Json job = *client_->Get(res::TrainJobs(), "default", name);
-    job["status"] = {{"conditions", {{{"type", type}, {"status", "True"}, {"reason", reason}, {"message", reason},
-                                      {"lastTransitionTime", "2026-11-22T00:00:00Z"}}}}};
-    ASSERT_TRUE(client_->Update(res::TrainJobs(), job, "status").ok());
+  // The run's trainer pods that are not being deleted ("" = every run's).
+  static std::vector<Json> Pods(const std::string& run) {
+    kube::ListOptions o;
+    o.label_selector = std::string(controllers::kTrainRunLabel) + (run.empty() ? "" : "=" + run);
+    std::vector<Json> pods;
+    const Json list = *client_->List(res::Pods(), kNs, o);  // a range-for over ->at() of a temporary dangles
+    for (const auto& p : list["items"])
+      if (!p["metadata"].contains("deletionTimestamp")) pods.push_back(p);
+    return pods;
   }
+  static std::set<std::string> EventReasons(const std::string& run) {
+    kube::ListOptions o;
+    o.field_selector = "regarding.name=" + run;
+    std::set<std::string> reasons;
+    const Json list = *client_->List(res::Events(), kNs, o);
+    for (const auto& e : list["items"]) reasons.insert(e["reason"]);
+    return reasons;
+  }
+  // Ends a running pod as its kubelet would report it (see tests/envtest/kwok-stages.yaml).
+  static void EndPod(const Json& pod, int exit_code, const std::string& reason = "Error") {
+    Json patch = {{"metadata", {{"annotations", {{"trainops.io/simulate-exit-code", std::to_string(exit_code)},
+                                                 {"trainops.io/simulate-reason", reason}}}}}};
+    ASSERT_TRUE(client_->Patch(res::Pods(), kNs, pod["metadata"]["name"].get<std::string>(), {kube::PatchType::kMerge}, patch.dump()).ok());
+  }
+  // Creates a store and a run on it and waits until every trainer pod runs.
+  static void StartRun(const std::string& run, int max_restarts = 10) {
+    ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, Store(run + "-store")).ok());
+    ASSERT_TRUE(client_->Create(res::TrainRuns(), kNs, TrainRun(run, run + "-store", max_restarts)).ok());
+    ASSERT_TRUE(Eventually([&] { return Phase(run) == "Running"; }, 60s)) << Run(run)["status"].dump(2);
+  }
+  // Phases seen while `until` is false, sampled every 20 ms (Restarting lasts at least kwok's
+  // 1.5 s pod start-up).
+  template <typename Fn>
+  static std::vector<std::string> PhasesUntil(const std::string& run, Fn until) {
+    std::vector<std::string> seen;
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (!until() && std::chrono::steady_clock::now() < deadline) {
+      std::string p = Phase(run);
+      if (seen.empty() || seen.back() != p) seen.push_back(p);
+      std::this_thread::sleep_for(20ms);
+    }
+    seen.push_back(Phase(run));
+    return seen;
+  }
+  void TearDown() override {  // free the simulated GPUs for the next case
+    const Json runs = *client_->List(res::TrainRuns(), kNs, {});
+    for (const auto& tr : runs["items"])
+      (void)client_->Delete(res::TrainRuns(), kNs, tr["metadata"]["name"].get<std::string>());
+    EXPECT_TRUE(Eventually([] { return Pods("").empty(); }, 60s));
+  }
+
+  static inline testing::StaticCredentials creds_;
+  static inline emulator::FsxEmulator* emulator_ = nullptr;
+  static inline aws::FsxClient* fsx_ = nullptr;
   static inline kube::KubeClient* client_ = nullptr;           // admin: the test's own actions
   static inline kube::KubeClient* operator_client_ = nullptr;  // the operator's ServiceAccount
-  static inline TrainRunOperator* operator_ = nullptr;
+  static inline RunningOperator* operator_ = nullptr;
 };
 
-TEST_F(TrainRunControllerTest, WaitsForTheStoreThenRunsAndMirrorsRestartsAndSuccess) {
-  ASSERT_TRUE(client_->Create(res::TrainRuns(), "default", TrainRun("llama", "late-store")).ok());
+TEST_F(TrainRunControllerTest, RunsOnlyOnceItsPodsRunWithTheMountShmEnvAndPlacement) {
+  ASSERT_TRUE(client_->Create(res::TrainRuns(), kNs, TrainRun("llama", "late-store")).ok());
   ASSERT_TRUE(Eventually([] { return Phase("llama") == "WaitingForStore"; }));
-  EXPECT_TRUE(client_->Get(res::TrainJobs(), "default", "llama").status().IsNotFound());
-  ReadyStore("late-store");
-  ASSERT_TRUE(Eventually([] { return Phase("llama") == "Running"; })) << Run("llama")["status"].dump(2);
+  EXPECT_TRUE(client_->Get(res::TrainJobs(), kNs, "llama").status().IsNotFound());
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, Store("late-store")).ok());
+  auto phases = PhasesUntil("llama", [] { return Phase("llama") == "Running"; });
+  ASSERT_EQ(phases.back(), "Running") << Run("llama")["status"].dump(2);
+  EXPECT_NE(std::find(phases.begin(), phases.end(), "Pending"), phases.end()) << "Pending until the pods run";
 
-  auto rt = client_->Get(res::TrainingRuntimes(), "default", "llama-runtime");
-  ASSERT_TRUE(rt.ok());
-  EXPECT_EQ((*rt)["spec"]["template"]["spec"]["failurePolicy"]["maxRestarts"], 10);
-  const Json& pod = (*rt)["spec"]["template"]["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["spec"];
-  EXPECT_EQ(pod["volumes"][0]["persistentVolumeClaim"]["claimName"], "late-store");
-  EXPECT_EQ(pod["containers"][0]["env"][0]["value"], "/checkpoints/runs/llama");
-  auto job = client_->Get(res::TrainJobs(), "default", "llama");
-  ASSERT_TRUE(job.ok());
-  EXPECT_EQ((*job)["spec"]["runtimeRef"]["name"], "llama-runtime");
-
-  // Stand in for JobSet: one restart.
-  Json jobset = Json::parse(R"({"apiVersion": "jobset.x-k8s.io/v1alpha2", "kind": "JobSet",
-    "metadata": {"name": "llama", "namespace": "default"},
-    "spec": {"replicatedJobs": [{"name": "node", "replicas": 1, "template": {"spec": {"template": {"spec": {
-      "restartPolicy": "Never", "containers": [{"name": "node", "image": "my/train:1"}]}}}}}]}})");
-  jobset["metadata"]["ownerReferences"] = {{{"apiVersion", "trainer.kubeflow.org/v1alpha1"}, {"kind", "TrainJob"},
-                                            {"name", "llama"}, {"uid", (*job)["metadata"]["uid"]}, {"controller", true}}};
-  auto js = client_->Create(res::JobSets(), "default", jobset);
-  ASSERT_TRUE(js.ok()) << js.status().ToString();
-  (*js)["status"] = {{"restarts", 1}};
-  ASSERT_TRUE(client_->Update(res::JobSets(), *js, "status").ok());
-  ASSERT_TRUE(Eventually([] { return Run("llama").value("/status/restarts"_json_pointer, 0) == 1; }));
-
-  FinishTrainJob("llama", "Complete", "JobSetCompleted");
-  ASSERT_TRUE(Eventually([] { return Phase("llama") == "Succeeded"; }));
-  kube::ListOptions o;
-  o.field_selector = "regarding.name=llama";
-  auto events = *client_->List(res::Events(), "default", o);
-  std::set<std::string> reasons;
-  for (const auto& e : events["items"]) reasons.insert(e["reason"]);
-  EXPECT_TRUE(reasons.count("Restarted") && reasons.count("Succeeded") && reasons.count("CreatedTrainJob"));
+  Json status = Run("llama")["status"];
+  EXPECT_EQ(status["runningPods"], 2);
+  EXPECT_EQ(status["effectiveMaxRestarts"], 10);
+  auto pods = Pods("llama");
+  ASSERT_EQ(pods.size(), 2u);
+  std::set<std::string> nodes;
+  for (const auto& pod : pods) {
+    const Json& spec = pod["spec"];
+    nodes.insert(spec.value("nodeName", ""));
+    EXPECT_EQ(spec["nodeSelector"]["node.kubernetes.io/instance-type"], "p5.48xlarge");
+    EXPECT_EQ(spec["nodeSelector"]["topology.kubernetes.io/zone"], "us-east-1a");
+    Json volumes = Json::object();
+    for (const auto& v : spec["volumes"]) volumes[v["name"].get<std::string>()] = v;
+    EXPECT_EQ(volumes["checkpoints"]["persistentVolumeClaim"]["claimName"], "late-store-claim");
+    EXPECT_EQ(volumes["dshm"]["emptyDir"]["medium"], "Memory");
+    const Json& c = spec["containers"][0];
+    Json mounts = Json::object(), env = Json::object();
+    for (const auto& m : c["volumeMounts"]) mounts[m["name"].get<std::string>()] = m["mountPath"];
+    for (const auto& e : c["env"]) env[e["name"].get<std::string>()] = e;
+    EXPECT_EQ(mounts["checkpoints"], "/checkpoints");
+    EXPECT_EQ(mounts["dshm"], "/dev/shm");
+    EXPECT_EQ(env["CHECKPOINT_DIR"]["value"], "/checkpoints/runs/llama");
+    EXPECT_EQ(env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"], "metadata.name");
+    EXPECT_EQ(c["resources"]["limits"]["nvidia.com/gpu"], "8");
+    EXPECT_EQ(pod["metadata"]["labels"]["kueue.x-k8s.io/queue-name"], "gpu");
+  }
+  EXPECT_EQ(nodes.size(), 2u) << "one 8-GPU pod per simulated node";
+  auto pvc = client_->Get(res::PersistentVolumeClaims(), kNs, "late-store-claim");
+  EXPECT_EQ((*pvc)["status"]["phase"], "Bound");
+  EXPECT_TRUE(EventReasons("llama").count("Running"));
 }
 
-TEST_F(TrainRunControllerTest, MaxRestartsEditsReachTheRuntimeAndTrainerChangesAreRefused) {
-  ReadyStore("edit-store");
-  ASSERT_TRUE(client_->Create(res::TrainRuns(), "default", TrainRun("edit", "edit-store")).ok());
-  ASSERT_TRUE(Eventually([] { return Phase("edit") == "Running"; }));
+TEST_F(TrainRunControllerTest, APodFailureRestartsTheGangAndIsReportedWithItsCause) {
+  StartRun("oom");
+  auto pods = Pods("oom");
+  ASSERT_FALSE(pods.empty());
+  const std::string victim = pods[0]["metadata"]["name"], node = pods[0]["spec"]["nodeName"];
+  EndPod(pods[0], 137, "OOMKilled");
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(Eventually([] { return Run("oom").value("/status/restarts"_json_pointer, 0) == 1; }, 10s))
+      << Run("oom")["status"].dump(2);
+  auto counted_after = std::chrono::steady_clock::now() - t0;
+  auto phases = PhasesUntil("oom", [] { return Phase("oom") == "Running"; });
+  EXPECT_EQ(phases.front(), "Restarting") << "then " << phases.back();
+  EXPECT_EQ(phases.back(), "Running");
+  Json status = Run("oom")["status"];
+  EXPECT_EQ(status["lastFailure"]["pod"], victim);
+  EXPECT_EQ(status["lastFailure"]["node"], node);
+  EXPECT_EQ(status["lastFailure"]["exitCode"], 137);
+  EXPECT_EQ(status["lastFailure"]["reason"], "OOMKilled");
+  EXPECT_EQ(status["podFailures"], 1);
+  auto reasons = EventReasons("oom");
+  EXPECT_TRUE(reasons.count("PodFailed") && reasons.count("Restarted"));
+  std::cerr << "[trainrun] pod failure counted as a gang restart after "
+            << std::chrono::duration<double>(counted_after).count() << " s\n";
+}
+
+TEST_F(TrainRunControllerTest, ExhaustingMaxRestartsEndsFailedNamingThePodAndExitCode) {
+  StartRun("doomed", /*max_restarts=*/1);
+  EndPod(Pods("doomed")[0], 1);
+  ASSERT_TRUE(Eventually([] { return Run("doomed").value("/status/restarts"_json_pointer, 0) == 1 && Phase("doomed") == "Running"; }, 30s));
+  const Json last = Pods("doomed")[1];
+  EndPod(last, 3, "Error");
+  ASSERT_TRUE(Eventually([] { return Phase("doomed") == "Failed"; }, 30s)) << Run("doomed")["status"].dump(2);
+  Json status = Run("doomed")["status"];
+  EXPECT_EQ(status["lastFailure"]["pod"], last["metadata"]["name"]);
+  EXPECT_EQ(status["lastFailure"]["exitCode"], 3);
+  kube::ListOptions o;
+  o.field_selector = "regarding.name=doomed,reason=Failed";
+  auto events = client_->List(res::Events(), kNs, o)->at("items");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_NE(events[0]["note"].get<std::string>().find("exited with code 3"), std::string::npos) << events[0]["note"];
+}
+
+TEST_F(TrainRunControllerTest, EveryPodSucceedingEndsSucceeded) {
+  StartRun("done");
+  for (const auto& pod : Pods("done")) EndPod(pod, 0);
+  ASSERT_TRUE(Eventually([] { return Phase("done") == "Succeeded"; }, 30s)) << Run("done")["status"].dump(2);
+  EXPECT_TRUE(EventReasons("done").count("Succeeded"));
+}
+
+TEST_F(TrainRunControllerTest, MaxRestartsEditMidRunStatesTheEffectiveLimitAndKeepsTheRuntime) {
+  StartRun("edit");
   Json tr = Run("edit");
   tr["spec"]["resilience"]["maxRestarts"] = 3;
   ASSERT_TRUE(client_->Update(res::TrainRuns(), tr).ok());
-  EXPECT_TRUE(Eventually([] {
-    auto rt = client_->Get(res::TrainingRuntimes(), "default", "edit-runtime");
-    return rt.ok() && (*rt)["spec"]["template"]["spec"]["failurePolicy"]["maxRestarts"] == 3;
-  }));
+  ASSERT_TRUE(Eventually([] { return Condition("edit", "MaxRestartsInEffect").value("status", "") == "False"; }))
+      << Run("edit")["status"].dump(2);
+  Json status = Run("edit")["status"];
+  EXPECT_EQ(status["maxRestarts"], 3);
+  EXPECT_EQ(status["effectiveMaxRestarts"], 10);
+  EXPECT_EQ(Condition("edit", "RuntimeReady")["reason"], "ChangeNotApplied");
+  std::this_thread::sleep_for(3s);  // nothing may loop meanwhile
+  auto rt = client_->Get(res::TrainingRuntimes(), kNs, "edit-runtime");
+  ASSERT_TRUE(rt.ok());
+  EXPECT_FALSE((*rt)["metadata"].contains("deletionTimestamp")) << "an in-use runtime is never deleted";
+  EXPECT_EQ((*rt)["spec"]["template"]["spec"]["failurePolicy"]["maxRestarts"], 10);
+  EXPECT_EQ(Phase("edit"), "Running");
+
   tr = Run("edit");
   tr["spec"]["trainer"]["image"] = "my/train:2";
   ASSERT_TRUE(client_->Update(res::TrainRuns(), tr).ok());
-  EXPECT_TRUE(Eventually([] {
-    for (const auto& c : Run("edit").value("/status/conditions"_json_pointer, Json::array()))
-      if (c["type"] == "SpecAccepted") return c["status"] == "False" && c["reason"] == "TrainerImmutable";
-    return false;
-  }));
-  EXPECT_EQ((*client_->Get(res::TrainJobs(), "default", "edit"))["spec"]["trainer"]["image"], "my/train:1");
-}
-
-TEST_F(TrainRunControllerTest, FailedTrainJobEndsTheRunAsFailed) {
-  ReadyStore("fail-store");
-  ASSERT_TRUE(client_->Create(res::TrainRuns(), "default", TrainRun("doomed", "fail-store")).ok());
-  ASSERT_TRUE(Eventually([] { return Phase("doomed") == "Running"; }));
-  FinishTrainJob("doomed", "Failed", "JobSetFailed");
-  ASSERT_TRUE(Eventually([] { return Phase("doomed") == "Failed"; }));
-  kube::ListOptions o;
-  o.field_selector = "regarding.name=doomed,reason=Failed";
-  EXPECT_TRUE(Eventually([&] { return client_->List(res::Events(), "default", o)->at("items").size() == 1; }));
-}
-
-TEST_F(TrainRunControllerTest, SourceRuntimeChangesReachTheDerivedRuntime) {
-  ReadyStore("src-store");
-  ASSERT_TRUE(client_->Create(res::TrainRuns(), "default", TrainRun("follow", "src-store")).ok());
-  ASSERT_TRUE(Eventually([] { return Phase("follow") == "Running"; }));
-  Json src = *client_->Get(res::ClusterTrainingRuntimes(), "", "torch-distributed");
-  src["spec"]["template"]["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["spec"]["containers"][0]["image"] =
-      "pytorch/pytorch:patched";
-  ASSERT_TRUE(client_->Update(res::ClusterTrainingRuntimes(), src).ok());
-  EXPECT_TRUE(Eventually([] {
-    auto rt = client_->Get(res::TrainingRuntimes(), "default", "follow-runtime");
-    return rt.ok() && (*rt)["spec"]["template"]["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["spec"]
-                          ["containers"][0]["image"] == "pytorch/pytorch:patched";
-  }, 20s)) << "the derived runtime follows the source runtime";
+  EXPECT_TRUE(Eventually([] { return Condition("edit", "SpecAccepted").value("reason", "") == "TrainerImmutable"; }));
+  EXPECT_EQ((*client_->Get(res::TrainJobs(), kNs, "edit"))["spec"]["trainer"]["image"], "my/train:1");
 }
 
 TEST_F(TrainRunControllerTest, ANamespacedTrainingRuntimeCanBeTheSource) {
-  ReadyStore("ns-store");
   Json team = *client_->Get(res::ClusterTrainingRuntimes(), "", "torch-distributed");
   team = {{"apiVersion", team["apiVersion"]}, {"kind", "TrainingRuntime"},
-          {"metadata", {{"name", "team-torch"}, {"namespace", "default"}, {"labels", team["metadata"]["labels"]}}},
+          {"metadata", {{"name", "team-torch"}, {"namespace", kNs}, {"labels", team["metadata"]["labels"]}}},
           {"spec", team["spec"]}};
-  ASSERT_TRUE(client_->Create(res::TrainingRuntimes(), "default", team).ok());
+  ASSERT_TRUE(client_->Create(res::TrainingRuntimes(), kNs, team).ok());
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, Store("ns-store")).ok());
   Json tr = TrainRun("team-run", "ns-store");
   tr["spec"]["runtimeRef"] = {{"kind", "TrainingRuntime"}, {"name", "team-torch"}};
-  ASSERT_TRUE(client_->Create(res::TrainRuns(), "default", tr).ok());
-  ASSERT_TRUE(Eventually([] { return Phase("team-run") == "Running"; })) << Run("team-run")["status"].dump(2);
-  auto rt = client_->Get(res::TrainingRuntimes(), "default", "team-run-runtime");
-  ASSERT_TRUE(rt.ok());
-  EXPECT_EQ((*rt)["spec"]["template"]["spec"]["failurePolicy"]["maxRestarts"], 10);
+  ASSERT_TRUE(client_->Create(res::TrainRuns(), kNs, tr).ok());
+  ASSERT_TRUE(Eventually([] { return Phase("team-run") == "Running"; }, 60s)) << Run("team-run")["status"].dump(2);
 }
 
-TEST_F(TrainRunControllerTest, DeletingTheRunRemovesOwnedObjectsOnly) {
-  ReadyStore("keep-store");
-  ASSERT_TRUE(client_->Create(res::TrainRuns(), "default", TrainRun("gone", "keep-store")).ok());
-  ASSERT_TRUE(Eventually([] { return Phase("gone") == "Running"; }));
-  ASSERT_TRUE(client_->Delete(res::TrainRuns(), "default", "gone").ok());
+TEST_F(TrainRunControllerTest, DeletingTheRunRemovesEverythingItMadeAndNotTheStore) {
+  StartRun("gone");
+  ASSERT_TRUE(client_->Delete(res::TrainRuns(), kNs, "gone").ok());
   EXPECT_TRUE(Eventually([] {
-    return client_->Get(res::TrainJobs(), "default", "gone").status().IsNotFound() &&
-           client_->Get(res::TrainingRuntimes(), "default", "gone-runtime").status().IsNotFound();
-  }, 60s)) << "the garbage collector follows our owner references";
-  EXPECT_TRUE(client_->Get(res::CheckpointStores(), "default", "keep-store").ok()) << "the store is untouched";
+    return client_->Get(res::TrainJobs(), kNs, "gone").status().IsNotFound() &&
+           client_->Get(res::JobSets(), kNs, "gone").status().IsNotFound() &&
+           client_->Get(res::TrainingRuntimes(), kNs, "gone-runtime").status().IsNotFound() && Pods("gone").empty();
+  }, 60s)) << "the garbage collector follows the owner references down to the pods";
+  EXPECT_TRUE(client_->Get(res::CheckpointStores(), kNs, "gone-store").ok()) << "the store is untouched";
   EXPECT_TRUE(client_->Get(res::ClusterTrainingRuntimes(), "", "torch-distributed").ok());
 }
 

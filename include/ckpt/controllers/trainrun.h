@@ -1,15 +1,18 @@
 // TrainRunReconciler: runs one TrainRun as a Kubeflow Trainer v2 TrainJob on its CheckpointStore.
 //   - Waits (phase WaitingForStore, StoreReady=False) until the store is Ready.
-//   - Server-side-applies the derived per-run TrainingRuntime (controllers/trainrun_plan.h), so
-//     edits to maxRestarts or to the source runtime reach it (replacing it when JobSet's immutable
-//     failurePolicy changes); the cluster runtime is never edited.
+//   - Server-side-applies the derived per-run TrainingRuntime (controllers/trainrun_plan.h) until
+//     a TrainJob uses it; after that, changed inputs are reported (RuntimeReady reason
+//     ChangeNotApplied), never forced: the running JobSet's failurePolicy cannot change, and an
+//     in-use runtime is never deleted. The cluster runtime is never edited.
 //   - Creates the TrainJob once. Trainer changes it cannot take in place are refused with the
 //     SpecAccepted=False condition, never silently ignored.
-//   - Mirrors progress: restarts from the JobSet's status, Succeeded/Failed from the TrainJob's
-//     conditions, with an Event per restart and for the final outcome.
+//   - Mirrors progress from real state (controllers/trainrun_progress.h): Pending until every
+//     trainer pod runs, Restarting from a pod failure until the new attempt runs, Suspended,
+//     Succeeded, Failed; restarts and the limit the running JobSet enforces; pod failures with
+//     node, exit code and reason. Events for each pod failure, restart and phase transition.
 // Owned objects carry owner references, so deleting the TrainRun removes them (never the store).
 // Every read comes from an informer cache (TrainRunCaches), so a run in steady state costs the API
-// server nothing: the JobSet's restarts arrive by watch, and the derived runtime is re-applied
+// server nothing: JobSet and pod changes arrive by watch, and the derived runtime is re-applied
 // only when what it is derived from changes (controllers/applied_hash.h).
 #pragma once
 
@@ -35,11 +38,20 @@ struct TrainRunCaches {
   kube::Store jobsets;           // JobSets, slimmed by SlimJobSet
   kube::Store cluster_runtimes;  // ClusterTrainingRuntimes
   kube::Store derived_runtimes;  // TrainingRuntimes labelled kTrainRunLabel
+  kube::Store pods;              // trainer pods labelled kTrainRunLabel, slimmed by SlimPod, indexed kPodsByRun
 };
 
-// Cache transform for JobSets: only what Mirror reads (identity, owners, status.restarts), so
-// caching every JobSet in the cluster costs a few hundred bytes each.
+// Cache transforms: only what the reconciler reads, so caching a JobSet or pod costs a few
+// hundred bytes. JobSets keep identity, owners, failurePolicy.maxRestarts, the trainer replicated
+// jobs' sizes and status.restarts; pods keep identity, the run/attempt/job labels, node, phase,
+// Ready and the trainer container's termination.
 void SlimJobSet(kube::Json& jobset);
+void SlimPod(kube::Json& pod);
+// Handler mapping and index function: a pod labelled kTrainRunLabel -> its TrainRun's key.
+std::vector<std::string> TrainRunOfPod(const kube::Json& pod);
+inline constexpr char kPodsByRun[] = "by-run";
+
+struct RunProgress;
 // Handler mapping: a JobSet created for one of our TrainJobs -> the TrainRun's key (same name).
 std::vector<std::string> TrainRunOfJobSet(const kube::Json& jobset);
 
@@ -52,10 +64,11 @@ class TrainRunReconciler final : public runtime::Reconciler {
  private:
   struct Ctx;
   StatusOr<kube::Json> SourceRuntime(const kube::Json& trainrun);
-  Status ApplyRuntime(Ctx& c, kube::Json derived);
+  Status ApplyRuntime(Ctx& c, kube::Json derived, bool in_use);
   enum class JobState { kReady, kRejected };
   StatusOr<JobState> EnsureTrainJob(Ctx& c);
   void Mirror(Ctx& c);
+  void MirrorRestartLimit(Ctx& c, const RunProgress& progress);
   Status WriteStatus(Ctx& c);
 
   kube::KubeClient& client_;

@@ -36,6 +36,7 @@ const Resource& TrainJobs();
 const Resource& TrainingRuntimes();
 const Resource& ClusterTrainingRuntimes();
 const Resource& JobSets();
+const Resource& Pods();
 }  // namespace resources
 
 }  // namespace ckpt::kube
