@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The local end-to-end quickstart. On a fresh machine it installs what is missing, builds, starts a
-# local control plane (etcd + kube-apiserver + kube-controller-manager, with ckpt-operator's and
-# Kubeflow Trainer's CRDs), the FSx emulator, and ckpt-operator itself running as the
-# ServiceAccount deploy/rbac grants; applies the sample CheckpointStore and TrainRun
-# (deploy/samples) and waits until they converge. Everything keeps running afterwards:
+# local control plane (etcd + kube-apiserver + kube-controller-manager + kube-scheduler, with
+# ckpt-operator's and Kubeflow Trainer's CRDs) with the real training stack (the Kubeflow Trainer
+# and JobSet controllers with their webhooks, and kwok's simulated GPU nodes), the FSx emulator,
+# and ckpt-operator itself running as the ServiceAccount deploy/rbac grants; applies the sample
+# CheckpointStore and TrainRun (deploy/samples) and waits until the store is Ready and the run's
+# pods are Running. Everything keeps running afterwards:
 #   bash hack/quickstart.sh        start (or restart) it all
 #   bash hack/quickstart.sh down   stop it all
 # State and logs live in $QUICKSTART_DIR (default .cache/quickstart); the build in $BUILD_DIR.
@@ -50,19 +52,20 @@ port_in_log() { sed -n "s/.*$1 on .* (port \([0-9]*\)).*/\1/p" "$2" | head -1; }
 step 1/8 "Installing Debian packages (skipped when present)"
 bash hack/install-deps.sh
 
-step 2/8 "Building the local control plane binaries (cached after the first run)"
+step 2/8 "Building the local control plane and training stack binaries (cached after the first run)"
 bin="$(bash tests/envtest/build-binaries.sh)"
+bash tests/envtest/build-stack.sh --trainer "${TRAINER_VERSION:-v2.3.0}" >/dev/null
 kubectl=("$bin/kubectl" --kubeconfig "$cp_dir/kubeconfig")
 
 step 3/8 "Building ckpt-operator and the FSx emulator ($build)"
 [[ -f "$build/CMakeCache.txt" ]] || cmake -S . -B "$build" -G Ninja >/dev/null
 cmake --build "$build" --target ckpt-operator fsx-emulator -j "$(nproc)"
 
-step 4/8 "Starting the local control plane with the CRDs ($cp_dir)"
+step 4/8 "Starting the local control plane, CRDs and training stack ($cp_dir)"
 stop_all
 rm -rf "$cp_dir"
 mkdir -p "$dir"
-bash tests/envtest/control-plane.sh start "$cp_dir" --trainer "${TRAINER_VERSION:-v2.3.0}"
+bash tests/envtest/control-plane.sh start "$cp_dir" --trainer "${TRAINER_VERSION:-v2.3.0}" --training-stack
 
 step 5/8 "Installing the operator's ServiceAccount and RBAC (deploy/rbac)"
 "${kubectl[@]}" create namespace ckpt-system
@@ -97,16 +100,22 @@ phase() { "${kubectl[@]}" get "$1" -n "$ns" -o 'jsonpath={.status.phase}'; }
 is_phase() { [[ "$(phase "$1")" == "$2" ]]; }
 printf 'CheckpointStore workshop: FSx file system creating' >&2
 wait_until 120 is_phase checkpointstore/workshop Ready || die "store not Ready; see $dir/operator.log"
-printf 'TrainRun llama-finetune: waiting for Running' >&2
+printf 'TrainRun llama-finetune: waiting until its pods run' >&2
 wait_until 60 is_phase trainrun/llama-finetune Running || die "run not Running; see $dir/operator.log"
 
 printf '\n' >&2
-"${kubectl[@]}" get checkpointstores,trainruns,pv,pvc,trainjobs -n "$ns"
+"${kubectl[@]}" get checkpointstores,trainruns,pv,pvc,trainjobs,jobsets -n "$ns"
+"${kubectl[@]}" get pods -n "$ns" -o wide -l trainops.io/trainrun=llama-finetune
+pod="$("${kubectl[@]}" get pods -n "$ns" -l trainops.io/trainrun=llama-finetune -o 'jsonpath={.items[0].metadata.name}')"
 cat >&2 <<EOT
 
-Converged. (No Kubeflow Trainer or JobSet controller runs locally, so the TrainJob exists but
-starts no pods; on a cluster, Trainer takes it from here.) Everything keeps running; look around:
+Converged: the store is Ready and the run's pods are Running on simulated p5.48xlarge nodes (kwok)
+under the real Kubeflow Trainer and JobSet controllers. Everything keeps running; look around:
   export KUBECONFIG=$cp_dir/kubeconfig PATH=$bin:\$PATH
+  kubectl annotate pod $pod trainops.io/simulate-exit-code=137 trainops.io/simulate-reason=OOMKilled
+                                                   # make a rank fail: watch the gang restart
+  kubectl get trainrun llama-finetune -w           # Restarting, then Running, restarts 1
+  kubectl describe trainrun llama-finetune         # lastFailure, conditions and Events
   kubectl describe checkpointstore workshop        # conditions and Events
   kubectl get trainingruntime llama-finetune-runtime -o yaml   # the derived runtime
   curl -s http://127.0.0.1:$metrics/metrics | grep -E '^(controller_runtime|fsx_api)'

@@ -34,6 +34,13 @@ struct TrainRunReconciler::Ctx {
   }
 };
 
+// The API server or an admission webhook (Trainer's, JobSet's) refused the object itself: retrying
+// the same object cannot help, only an edit of the TrainRun can. Webhook denials come back as 403
+// "admission webhook ... denied the request", unlike a missing RBAC grant.
+bool Refused(const Status& s) {
+  return s.IsInvalid() || (s.IsForbidden() && s.message().find("denied the request") != std::string::npos);
+}
+
 std::vector<std::string> TrainRunRuntimeKey(const Json& tr) {
   return {tr.value("/spec/runtimeRef/kind"_json_pointer, std::string("ClusterTrainingRuntime")) + "/" +
           tr.value("/spec/runtimeRef/name"_json_pointer, std::string())};
@@ -97,7 +104,7 @@ StatusOr<Action> TrainRunReconciler::Reconcile(const std::string& key) {
   const bool in_use = caches_.trainjobs.Get(key) != nullptr;
   Status applied = ApplyRuntime(c, DeriveTrainingRuntime(*source, c.run, (*store)["spec"]["volume"].value("claimName", "")),
                                 in_use);
-  if (applied.IsInvalid()) {  // e.g. an affinity the TrainingRuntime schema refuses: only an edit helps
+  if (Refused(applied)) {  // e.g. an affinity the TrainingRuntime schema refuses: only an edit helps
     if (c.PreviousReason("RuntimeReady") != "RuntimeRejected")
       events_.Event(c.run, "Warning", "RuntimeRejected", "Apply", applied.message());
     c.Condition("RuntimeReady", false, "RuntimeRejected", applied.message());
@@ -172,10 +179,11 @@ StatusOr<TrainRunReconciler::JobState> TrainRunReconciler::EnsureTrainJob(Ctx& c
                     "of TrainJobs labelled " + std::string(kTrainRunLabel) + "=" + c.name +
                     "; if this TrainRun did not create it, rename one of them");
     if (!created.ok()) {
+      if (!Refused(created.status())) return created.status();  // transient: the queue backs off
+      if (c.PreviousReason("SpecAccepted") != "TrainJobRejected")
+        events_.Event(c.run, "Warning", "TrainJobRejected", "Create", created.status().message());
       c.Condition("SpecAccepted", false, "TrainJobRejected", created.status().message());
-      events_.Event(c.run, "Warning", "TrainJobRejected", "Create", created.status().message());
-      if (created.status().IsInvalid()) return JobState::kRejected;
-      return created.status();
+      return JobState::kRejected;
     }
     events_.Event(c.run, "Normal", "CreatedTrainJob", "Create", "created TrainJob " + c.name);
     have = std::move(created).value();

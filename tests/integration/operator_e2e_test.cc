@@ -2,7 +2,8 @@
 // the CRDs, namespace, RBAC, Deployment and Service; then the real ckpt-operator binary runs as
 // the ServiceAccount that RBAC grants (leader election on, FSx emulator as its AWS endpoint), and
 // the sample manifests from deploy/samples converge: store Ready with its claim Bound by the real
-// PV binder, TrainRun Running with its TrainJob. It checks the probes, metrics, the Lease, log
+// PV binder, TrainRun Running once its pods run under the real Trainer and JobSet controllers on
+// simulated GPU nodes (the control plane's training stack). It checks the probes, metrics, the Lease, log
 // lines carrying the reconcile context, deletion, and a SIGTERM that exits 0 and frees the Lease.
 #include <signal.h>
 #include <sys/wait.h>
@@ -125,7 +126,9 @@ TEST_F(OperatorEndToEndTest, BinaryRunsTheSamplesToConvergenceAsItsServiceAccoun
   ASSERT_TRUE(Eventually([] { return Field(res::CheckpointStores(), "workshop", "/status/phase") == "Ready"; }, 90s))
       << ReadFile(log_);
   EXPECT_TRUE(Eventually([] { return Field(res::PersistentVolumeClaims(), "workshop-ckpt", "/status/phase") == "Bound"; }, 30s));
-  ASSERT_TRUE(Eventually([] { return Field(res::TrainRuns(), "llama-finetune", "/status/phase") == "Running"; }, 30s));
+  ASSERT_TRUE(Eventually([] { return Field(res::TrainRuns(), "llama-finetune", "/status/phase") == "Running"; }, 60s));
+  EXPECT_EQ((*client_->Get(res::TrainRuns(), kNs, "llama-finetune"))["status"]["runningPods"], 2)
+      << "the sample's two nodes run";
   auto job = client_->Get(res::TrainJobs(), kNs, "llama-finetune");
   ASSERT_TRUE(job.ok());
   EXPECT_EQ(emulator_->FileSystemCount(), 1u);

@@ -267,6 +267,26 @@ TEST_F(TrainRunControllerTest, MaxRestartsEditMidRunStatesTheEffectiveLimitAndKe
   EXPECT_EQ((*client_->Get(res::TrainJobs(), kNs, "edit"))["spec"]["trainer"]["image"], "my/train:1");
 }
 
+TEST_F(TrainRunControllerTest, ATrainJobTrainerRefusesIsAConditionAndAnEditRecovers) {
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, Store("fix-store")).ok());
+  Json tr = TrainRun("fix", "fix-store");
+  tr["spec"]["trainer"]["env"] = {{{"name", "PET_NNODES"}, {"value", "4"}}};  // torchrun's, reserved by Trainer
+  tr["spec"]["trainer"]["numProcPerNode"] = 8;  // Trainer v2.1 checks reserved names only with an explicit count
+  ASSERT_TRUE(client_->Create(res::TrainRuns(), kNs, tr).ok());
+  ASSERT_TRUE(Eventually([] { return Condition("fix", "SpecAccepted").value("reason", "") == "TrainJobRejected"; }))
+      << Run("fix")["status"].dump(2);
+  EXPECT_NE(Condition("fix", "SpecAccepted")["message"].get<std::string>().find("PET_NNODES"), std::string::npos)
+      << "Trainer's own admission message reaches the TrainRun";
+  EXPECT_TRUE(EventReasons("fix").count("TrainJobRejected"));
+  tr = Run("fix");
+  tr["spec"]["trainer"].erase("env");
+  tr["spec"]["resilience"]["maxRestarts"] = 3;  // the unused runtime is replaced where JobSet's schema needs it
+  ASSERT_TRUE(client_->Update(res::TrainRuns(), tr).ok());
+  ASSERT_TRUE(Eventually([] { return Phase("fix") == "Running"; }, 60s)) << Run("fix")["status"].dump(2);
+  EXPECT_EQ(Run("fix")["status"]["effectiveMaxRestarts"], 3);
+  EXPECT_EQ(Condition("fix", "MaxRestartsInEffect")["status"], "True");
+}
+
 TEST_F(TrainRunControllerTest, ANamespacedTrainingRuntimeCanBeTheSource) {
   Json team = *client_->Get(res::ClusterTrainingRuntimes(), "", "torch-distributed");
   team = {{"apiVersion", team["apiVersion"]}, {"kind", "TrainingRuntime"},

@@ -65,6 +65,48 @@ TEST(TrainRunShapesTest, CrdRejectsBadInputWithClearMessages) {
       << s.ToString();
   s = attempt([](Json& spec) { spec.erase("checkpointStore"); });
   EXPECT_NE(s.message().find("spec.checkpointStore: Required value"), std::string::npos) << s.ToString();
+  s = attempt([](Json& spec) { spec["trainer"]["numProcPerNode"] = "gpus"; });
+  EXPECT_NE(s.message().find("numProcPerNode must be a positive integer or \"auto\""), std::string::npos) << s.ToString();
+  s = attempt([](Json& spec) { spec["trainer"]["numProcPerNode"] = 0; });
+  EXPECT_NE(s.message().find("numProcPerNode must be a positive integer"), std::string::npos) << s.ToString();
+  s = attempt([](Json& spec) {
+    spec["trainer"]["env"] = {{{"name", "X"}, {"value", "1"}, {"valueFrom", {{"fieldRef", {{"fieldPath", "metadata.name"}}}}}}};
+  });
+  EXPECT_NE(s.message().find("set value or valueFrom, not both"), std::string::npos) << s.ToString();
+  s = attempt([](Json& spec) { spec["placement"] = {{"tolerations", {{{"key", "k"}, {"operator", "Maybe"}}}}}; });
+  EXPECT_NE(s.message().find("supported values: \"Exists\", \"Equal\""), std::string::npos) << s.ToString();
+}
+
+TEST(TrainRunShapesTest, NamesThatCannotFitEveryDerivedNameAreRejectedAtApply) {
+  auto client = testing::Envtest().NewClient();
+  auto create = [&](const std::string& name) {
+    Json run = {{"apiVersion", "trainops.io/v1alpha1"}, {"kind", "TrainRun"},
+                {"metadata", {{"name", name}, {"namespace", "default"}}},
+                {"spec", {{"checkpointStore", "s"}, {"runtimeRef", {{"name", "torch-distributed"}}},
+                          {"trainer", {{"image", "i"}, {"numNodes", 10000}}}}}};
+    return client->Create(res::TrainRuns(), "default", run).status();
+  };
+  Status s = create(std::string(46, 'a'));
+  EXPECT_NE(s.message().find("metadata.name must be at most 45 characters"), std::string::npos) << s.ToString();
+  s = create("1st-run");
+  EXPECT_NE(s.message().find("must be an RFC 1035 label"), std::string::npos) << s.ToString();
+  EXPECT_TRUE(create(std::string(45, 'a')).ok()) << "45 characters leave room for <name>-node-0-9999-abcde";
+}
+
+TEST(TrainRunShapesTest, AutoProcessesPerNodeIsTheFormEachTrainerVersionTakes) {
+  auto client = testing::Envtest().NewClient();
+  Json run = {{"apiVersion", "trainops.io/v1alpha1"}, {"kind", "TrainRun"},
+              {"metadata", {{"name", "auto-procs"}, {"namespace", "default"}}},
+              {"spec", {{"checkpointStore", "s"}, {"runtimeRef", {{"name", "torch-distributed"}}},
+                        {"trainer", {{"image", "i"}, {"numProcPerNode", "auto"}}}}}};
+  auto created = client->Create(res::TrainRuns(), "default", run);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  Json job = controllers::BuildTrainJob(*created);
+  EXPECT_FALSE(job["spec"]["trainer"].contains("numProcPerNode")) << "absent means auto in v2.1 and v2.3";
+  job["spec"]["runtimeRef"] = {{"apiGroup", "trainer.kubeflow.org"}, {"kind", "ClusterTrainingRuntime"},
+                               {"name", "torch-distributed"}};
+  auto stored = client->Create(res::TrainJobs(), "default", job);
+  EXPECT_TRUE(stored.ok()) << testing::Envtest().trainer_version() << ": " << stored.status().ToString();
 }
 
 }  // namespace
