@@ -65,6 +65,43 @@ TEST(TrainRunPlanTest, TrainJobUsesTheDerivedRuntime) {
   EXPECT_EQ(job["metadata"]["ownerReferences"][0]["kind"], "TrainRun");
 }
 
+TEST(TrainRunPlanTest, PodRetriesPlacementAndPodIdentityReachTheTrainerJobOnly) {
+  Json run = Llama();
+  run["spec"]["resilience"]["podRetries"] = 2;
+  run["spec"]["placement"]["tolerations"] = {{{"key", "nvidia.com/gpu"}, {"operator", "Exists"}, {"effect", "NoSchedule"}}};
+  run["spec"]["placement"]["affinity"] = {{"nodeAffinity", Json::object()}};
+  run["spec"]["placement"]["priorityClassName"] = "training";
+  run["spec"]["trainer"]["serviceAccountName"] = "trainer";
+  run["spec"]["trainer"]["podLabels"] = {{"kueue.x-k8s.io/queue-name", "gpu"}, {"trainops.io/trainrun", "spoofed"}};
+  run["spec"]["trainer"]["podAnnotations"] = {{"note", "x"}};
+  Json rt = DeriveTrainingRuntime(Source(), run, "llm-ckpt");
+  const Json& job = rt["spec"]["template"]["spec"]["replicatedJobs"][1]["template"]["spec"];
+  EXPECT_EQ(job["backoffLimit"], 2);
+  const Json& pod = job["template"]["spec"];
+  EXPECT_EQ(pod["tolerations"].size(), 1u);
+  EXPECT_EQ(pod["affinity"], Json({{"nodeAffinity", Json::object()}}));
+  EXPECT_EQ(pod["priorityClassName"], "training");
+  EXPECT_EQ(pod["serviceAccountName"], "trainer");
+  const Json& md = job["template"]["metadata"];
+  EXPECT_EQ(md["labels"]["kueue.x-k8s.io/queue-name"], "gpu");
+  EXPECT_EQ(md["labels"]["trainops.io/trainrun"], "llama") << "the run label the pod cache selects on wins";
+  EXPECT_EQ(md["annotations"]["note"], "x");
+  EXPECT_EQ(DeriveTrainingRuntime(rt, run, "llm-ckpt")["spec"], rt["spec"]) << "idempotent (tolerations not repeated)";
+  const Json& init = rt["spec"]["template"]["spec"]["replicatedJobs"][0]["template"]["spec"];
+  EXPECT_FALSE(init.contains("backoffLimit")) << "initializer jobs keep their own policy";
+  run["spec"]["resilience"].erase("podRetries");
+  EXPECT_EQ(DeriveTrainingRuntime(Source(), run, "llm-ckpt")["spec"]["template"]["spec"]["replicatedJobs"][1]["template"]
+                                                              ["spec"]["backoffLimit"], 0) << "default: gang restart at once";
+}
+
+TEST(TrainRunPlanTest, AutoProcessesPerNodeIsLeftOut) {
+  Json run = Llama();
+  run["spec"]["trainer"]["numProcPerNode"] = "auto";
+  EXPECT_FALSE(BuildTrainJob(run)["spec"]["trainer"].contains("numProcPerNode"));
+  run["spec"]["trainer"]["numProcPerNode"] = 4;
+  EXPECT_EQ(BuildTrainJob(run)["spec"]["trainer"]["numProcPerNode"], 4);
+}
+
 TEST(TrainRunPlanTest, NamesAndDirectories) {
   Json run = Llama();
   run["spec"]["checkpoints"] = {{"mountPath", "/ckpt"}, {"subPath", "exp/42"}};
