@@ -310,10 +310,18 @@ StatusOr<Action> CheckpointStoreReconciler::Finalize(Ctx& c) {
   return Action::AwaitChange();
 }
 
-// One step of deleting the file system; true once FSx no longer has it.
+// One step of deleting the file system; true only once FSx says it is gone. A store whose status
+// never got an id (the process died between CreateFileSystem and the status write) is looked up
+// by its UID tag first, so that file system is deleted too rather than left behind unowned.
 StatusOr<bool> CheckpointStoreReconciler::DeleteFileSystem(Ctx& c) {
   std::string id = c.store["spec"]["fileSystem"].value("id", c.status.value("fileSystemId", ""));
-  if (id.empty()) return true;  // nothing was ever created
+  if (id.empty()) {
+    ASSIGN_OR_RETURN(std::vector<Json> all, snapshot_.All(std::chrono::nanoseconds::zero()));
+    std::optional<Json> tagged = FindTagged(all, c.uid);
+    if (!tagged) return true;  // FSx has no file system tagged for this store: nothing was created
+    id = tagged->value("FileSystemId", "");
+    c.status["fileSystemId"] = id;
+  }
   Json filter = Json::array({{{"Name", "file-system-id"}, {"Values", {id}}}});
   ASSIGN_OR_RETURN(std::vector<Json> dras, fsx_.DescribeDataRepositoryAssociations(filter));
   for (const auto& a : dras) {
@@ -322,9 +330,12 @@ StatusOr<bool> CheckpointStoreReconciler::DeleteFileSystem(Ctx& c) {
     if (!r.ok() && !r.status().IsNotFound()) return r.status();
   }
   if (!dras.empty()) return false;  // FSx deletes a file system only after its associations
-  ASSIGN_OR_RETURN(std::optional<Json> fs, snapshot_.Get(id, std::chrono::nanoseconds::zero()));
-  if (!fs) return true;
-  if (fs->value("Lifecycle", "") == "DELETING") return false;
+  // Asked of FSx by id, not read off the shared snapshot: only FileSystemNotFound means gone.
+  auto described = fsx_.DescribeFileSystems({id});
+  if (described.status().IsNotFound() || (described.ok() && described->empty())) return true;
+  RETURN_IF_ERROR(described.status());
+  const Json fs = described->front();
+  if (fs.value("Lifecycle", "") == "DELETING") return false;
   bool snapshot = c.store["spec"].value("deletionPolicy", "") == "Snapshot";
   Json lustre = {{"SkipFinalBackup", !snapshot}};
   if (snapshot) lustre["FinalBackupTags"] = Json::array({{{"Key", kOwnerTag}, {"Value", c.uid}}});

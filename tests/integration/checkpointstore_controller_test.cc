@@ -2,7 +2,7 @@
 // PV binder binds our claims), the FSx emulator in-process with fast lifecycles, and the
 // operator's Manager running the controller. Covers: the workshop store becomes Ready with its
 // claim Bound and 4 associations; a crash between FSx create and the status write still ends with
-// one file system; adopting by id; retention changes reach FSx; a removed association is
+// one file system, and a store deleted in that window still has its file system deleted; adopting by id; retention changes reach FSx; a removed association is
 // deleted; each deletion policy; a running TrainRun blocks deletion; 30% throttling converges.
 #include <gtest/gtest.h>
 
@@ -285,32 +285,47 @@ class FailingStatusWrites : public kube::KubeClient {
   kube::KubeClient& c_;
 };
 
+// The caches and event recorder of an operator process watching namespace "crash".
+struct CrashNamespaceCaches {
+  explicit CrashNamespaceCaches(kube::KubeClient& client)
+      : stores(client, {res::CheckpointStores(), "crash"}, SystemClock()),
+        trainruns(client, {res::TrainRuns(), "crash"}, SystemClock()),
+        claims(client, {res::PersistentVolumeClaims(), "crash", controllers::kStoreLabel}, SystemClock()),
+        volumes(client, {res::PersistentVolumes(), "", controllers::kStoreLabel}, SystemClock()),
+        events(client, SystemClock(), "ckpt-operator", "crash-test") {
+    for (auto* i : {&stores, &trainruns, &claims, &volumes}) i->Start();
+  }
+  controllers::CheckpointStoreCaches caches() const {
+    return {stores.store(), trainruns.store(), claims.store(), volumes.store()};
+  }
+  kube::Informer stores, trainruns, claims, volumes;
+  runtime::KubeEventRecorder events;
+};
+
+// The first operator process: creates `name`'s file system, then dies before recording its id.
+void CreateAndCrashBeforeTheStatusWrite(kube::KubeClient& client, aws::FsxClient& fsx, CrashNamespaceCaches& c,
+                                        emulator::FsxEmulator& emulator, const std::string& name) {
+  size_t before = emulator.FileSystemCount();
+  FailingStatusWrites failing(client);
+  controllers::FsxSnapshot snapshot(fsx, SystemClock());
+  controllers::CheckpointStoreReconciler first(failing, c.caches(), fsx, snapshot, c.events, SystemClock(),
+                                               {200ms, 5s, 1s});
+  ASSERT_TRUE(Eventually([&] {
+    (void)first.Reconcile(std::string("crash/") + name);
+    return emulator.FileSystemCount() == before + 1;
+  }, 20s));
+}
+
 TEST_F(CheckpointStoreControllerTest, CrashBetweenCreateAndStatusWriteStillMakesOneFileSystem) {
   ASSERT_TRUE(client_->Create(res::CheckpointStores(), "crash", Store("crash", "survivor")).ok());
   size_t before = emulator_->FileSystemCount();
-  kube::Informer stores(*operator_client_, {res::CheckpointStores(), "crash"}, SystemClock());
-  kube::Informer trainruns(*operator_client_, {res::TrainRuns(), "crash"}, SystemClock());
-  kube::Informer claims(*operator_client_, {res::PersistentVolumeClaims(), "crash", controllers::kStoreLabel}, SystemClock());
-  kube::Informer volumes(*operator_client_, {res::PersistentVolumes(), "", controllers::kStoreLabel}, SystemClock());
-  for (auto* i : {&stores, &trainruns, &claims, &volumes}) i->Start();
-  const controllers::CheckpointStoreCaches caches{stores.store(), trainruns.store(), claims.store(), volumes.store()};
-  ASSERT_TRUE(stores.store().WaitUntilReady(10s));
-  runtime::KubeEventRecorder events(*operator_client_, SystemClock(), "ckpt-operator", "crash-test");
-  {  // the first operator process: creates the file system, then dies before recording it
-    FailingStatusWrites failing(*operator_client_);
-    controllers::FsxSnapshot snapshot(*fsx_, SystemClock());
-    controllers::CheckpointStoreReconciler first(failing, caches, *fsx_, snapshot, events,
-                                                 SystemClock(), {200ms, 5s, 1s});
-    bool created = Eventually([&] {
-      (void)first.Reconcile("crash/survivor");
-      return emulator_->FileSystemCount() == before + 1;
-    }, 20s);
-    ASSERT_TRUE(created);
-    EXPECT_FALSE((*client_->Get(res::CheckpointStores(), "crash", "survivor")).contains("status"));
-  }
+  CrashNamespaceCaches c(*operator_client_);
+  ASSERT_TRUE(c.stores.store().WaitUntilReady(10s));
+  CreateAndCrashBeforeTheStatusWrite(*operator_client_, *fsx_, c, *emulator_, "survivor");
+  EXPECT_FALSE((*client_->Get(res::CheckpointStores(), "crash", "survivor")).contains("status"));
   // The restarted process: new snapshot, no memory of the create.
   controllers::FsxSnapshot snapshot(*fsx_, SystemClock());
-  controllers::CheckpointStoreReconciler second(*operator_client_, caches, *fsx_, snapshot, events,
+  controllers::CheckpointStoreReconciler second(*operator_client_, c.caches(), *fsx_, snapshot, c.events,
                                                 SystemClock(), {200ms, 5s, 1s});
   ASSERT_TRUE(Eventually([&] {
     (void)second.Reconcile("crash/survivor");
@@ -318,8 +333,24 @@ TEST_F(CheckpointStoreControllerTest, CrashBetweenCreateAndStatusWriteStillMakes
     return s.ok() && (*s).value("/status/fileSystemId"_json_pointer, std::string()) != "";
   }, 20s));
   EXPECT_EQ(emulator_->FileSystemCount(), before + 1) << "exactly one file system";
-  stores.Stop();
-  trainruns.Stop();
+}
+
+TEST_F(CheckpointStoreControllerTest, DeletedBeforeItsFileSystemWasRecordedStillDeletesIt) {
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), "crash", Store("crash", "unrecorded", "Delete")).ok());
+  size_t before = emulator_->FileSystemCount();
+  CrashNamespaceCaches c(*operator_client_);
+  ASSERT_TRUE(c.stores.store().WaitUntilReady(10s));
+  CreateAndCrashBeforeTheStatusWrite(*operator_client_, *fsx_, c, *emulator_, "unrecorded");
+  ASSERT_TRUE(client_->Delete(res::CheckpointStores(), "crash", "unrecorded").ok());
+  // The restarted process finds a store being deleted with no file system id in its status.
+  controllers::FsxSnapshot snapshot(*fsx_, SystemClock());
+  controllers::CheckpointStoreReconciler second(*operator_client_, c.caches(), *fsx_, snapshot, c.events,
+                                                SystemClock(), {200ms, 5s, 1s});
+  ASSERT_TRUE(Eventually([&] {
+    (void)second.Reconcile("crash/unrecorded");
+    return client_->Get(res::CheckpointStores(), "crash", "unrecorded").status().IsNotFound();
+  }, 30s));
+  EXPECT_EQ(emulator_->FileSystemCount(), before) << "found by its UID tag and deleted, not left behind unowned";
 }
 
 }  // namespace
