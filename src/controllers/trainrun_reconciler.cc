@@ -89,8 +89,7 @@ StatusOr<Action> TrainRunReconciler::Reconcile(const std::string& key) {
                 store ? "CheckpointStore " + store_name + " is " + (store_phase.empty() ? "not ready" : store_phase)
                       : "CheckpointStore " + store_name + " does not exist");
     if (!c.status.contains("trainJobName")) c.status["phase"] = "WaitingForStore";
-    RETURN_IF_ERROR(WriteStatus(c));
-    return Action::AwaitChange();  // the store's changes wake us (index by store)
+    return WriteStatusAndAwaitChange(c);  // the store's changes wake us (index by store)
   }
   c.Condition("StoreReady", true, "StoreReady", "CheckpointStore " + store_name + " is ready");
   auto source = SourceRuntime(c.run);
@@ -104,25 +103,27 @@ StatusOr<Action> TrainRunReconciler::Reconcile(const std::string& key) {
   const bool in_use = caches_.trainjobs.Get(key) != nullptr;
   Status applied = ApplyRuntime(c, DeriveTrainingRuntime(*source, c.run, (*store)["spec"]["volume"].value("claimName", "")),
                                 in_use);
-  if (Refused(applied)) {  // e.g. an affinity the TrainingRuntime schema refuses: only an edit helps
-    if (c.PreviousReason("RuntimeReady") != "RuntimeRejected")
-      events_.Event(c.run, "Warning", "RuntimeRejected", "Apply", applied.message());
-    c.Condition("RuntimeReady", false, "RuntimeRejected", applied.message());
-    RETURN_IF_ERROR(WriteStatus(c));
-    return Action::AwaitChange();
+  if (Refused(applied)) {
+    RefuseRuntime(c, applied);
+    return WriteStatusAndAwaitChange(c);  // only an edit of the TrainRun can help, and an edit wakes us
   }
   RETURN_IF_ERROR(applied);
   c.status["runtimeName"] = DerivedRuntimeName(c.run);
   ASSIGN_OR_RETURN(JobState job, EnsureTrainJob(c));
-  if (job == JobState::kRejected) {
-    RETURN_IF_ERROR(WriteStatus(c));
-    return Action::AwaitChange();  // only an edit of the TrainRun can help, and an edit wakes us
-  }
+  if (job == JobState::kRejected) return WriteStatusAndAwaitChange(c);  // likewise
   Mirror(c);
   RETURN_IF_ERROR(WriteStatus(c));
   std::string phase = c.status.value("phase", "");
   if (phase == "Succeeded" || phase == "Failed") return Action::AwaitChange();
   return Action::RequeueAfter(poll_);
+}
+
+// The API server or Trainer's webhook refused the derived runtime (e.g. an affinity the
+// TrainingRuntime schema does not take): a condition and one Event; only an edit helps.
+void TrainRunReconciler::RefuseRuntime(Ctx& c, const Status& refusal) {
+  if (c.PreviousReason("RuntimeReady") != "RuntimeRejected")
+    events_.Event(c.run, "Warning", "RuntimeRejected", "Apply", refusal.message());
+  c.Condition("RuntimeReady", false, "RuntimeRejected", refusal.message());
 }
 
 // Server-side-applies the derived runtime while no TrainJob uses it. Once one does, Trainer has
@@ -253,6 +254,11 @@ void TrainRunReconciler::MirrorRestartLimit(Ctx& c, const RunProgress& p) {
               "maxRestarts is " + std::to_string(desired) + " but the running JobSet enforces " +
                   std::to_string(effective) + ": JobSet's failurePolicy cannot change while the JobSet exists. "
                   "The new value applies to the next JobSet only, i.e. to a new TrainRun.");
+}
+
+StatusOr<Action> TrainRunReconciler::WriteStatusAndAwaitChange(Ctx& c) {
+  RETURN_IF_ERROR(WriteStatus(c));
+  return Action::AwaitChange();
 }
 
 Status TrainRunReconciler::WriteStatus(Ctx& c) {

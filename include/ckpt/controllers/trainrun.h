@@ -65,11 +65,13 @@ class TrainRunReconciler final : public runtime::Reconciler {
   struct Ctx;
   StatusOr<kube::Json> SourceRuntime(const kube::Json& trainrun);
   Status ApplyRuntime(Ctx& c, kube::Json derived, bool in_use);
+  void RefuseRuntime(Ctx& c, const Status& refusal);
   enum class JobState { kReady, kRejected };
   StatusOr<JobState> EnsureTrainJob(Ctx& c);
   void Mirror(Ctx& c);
   void MirrorRestartLimit(Ctx& c, const RunProgress& progress);
   Status WriteStatus(Ctx& c);
+  StatusOr<runtime::Action> WriteStatusAndAwaitChange(Ctx& c);
 
   kube::KubeClient& client_;
   const TrainRunCaches caches_;
