@@ -112,7 +112,6 @@ spec:
     perUnitStorageThroughput: 250
     subnetId: subnet-0123456789abcdef0
     fileSystemTypeVersion: "2.15"
-    backups: {{automaticRetentionDays: 30, dailyStartTime: "03:00"}}
   dataRepository:
     bucket: s3://training-ckpt-123456789012
     associations:

@@ -9,6 +9,9 @@ class FsxClientImpl final : public FsxClient {
   explicit FsxClientImpl(JsonRpcOptions o) : rpc_(Defaults(std::move(o))) {}
 
   StatusOr<Json> CreateFileSystem(const Json& r) override { return Field("CreateFileSystem", r, "FileSystem"); }
+  StatusOr<Json> CreateFileSystemFromBackup(const Json& r) override {
+    return Field("CreateFileSystemFromBackup", r, "FileSystem");
+  }
   StatusOr<std::vector<Json>> DescribeFileSystems(const std::vector<std::string>& ids) override {
     Json r = Json::object();
     if (!ids.empty()) r["FileSystemIds"] = ids;
@@ -38,6 +41,7 @@ class FsxClientImpl final : public FsxClient {
   StatusOr<std::vector<Json>> DescribeDataRepositoryTasks(const Json& r) override {
     return Paginate("DescribeDataRepositoryTasks", r, "DataRepositoryTasks");
   }
+  StatusOr<Json> CancelDataRepositoryTask(const Json& r) override { return rpc_.Call("CancelDataRepositoryTask", r); }
   Status TagResource(const std::string& arn, const Json& tags) override {
     return rpc_.Call("TagResource", Json{{"ResourceARN", arn}, {"Tags", tags}}).status();
   }

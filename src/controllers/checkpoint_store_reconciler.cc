@@ -3,15 +3,21 @@
 // Converge: finalizer -> resolve the file system (adopt by id, find by UID tag, or create and
 // record its id at once) -> when AVAILABLE: settings, associations, PV/PVC -> conditions and one
 // status write -> requeue soon while anything is in flight, slowly otherwise.
-// Finalize: wait while a running TrainRun uses the store -> by policy, delete associations and
-// the file system (with a final backup for Snapshot) -> delete the PV -> drop the finalizer.
+// Finalize: phase Deleting; wait while a TrainRun that has not finished uses the store (named in
+// the message) -> by policy: for a linked store, a final export task first
+// (store_final_export.cc), then delete associations and the file system (with a final backup for
+// Snapshot) -> delete the PV -> drop the finalizer.
 #include "ckpt/controllers/checkpoint_store.h"
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "ckpt/common/encoding.h"
+#include "ckpt/kube/merge_patch.h"
 #include "controllers/applied_hash.h"
 #include "controllers/fsx_snapshot.h"
+#include "controllers/store_context.h"
 #include "controllers/store_plan.h"
 
 namespace ckpt::controllers {
@@ -37,33 +43,6 @@ bool HasFinalizer(const Json& store) {
 }
 
 }  // namespace
-
-struct CheckpointStoreReconciler::Ctx {
-  Json store;
-  Json status;
-  const Json original_status;
-  std::string ns, name, uid, now;
-  int64_t generation = 0;
-  bool in_flight = false;  // a lifecycle is moving: poll soon
-  bool refused = false;    // FSx refused a request: retry slowly
-
-  explicit Ctx(Json s, std::string t)
-      : store(std::move(s)), status(store.value("status", Json::object())), original_status(status), now(std::move(t)) {
-    const Json& md = store["metadata"];
-    ns = md.value("namespace", "");
-    name = md.value("name", "");
-    uid = md.value("uid", "");
-    generation = md.value("generation", 0);
-  }
-  void Condition(const std::string& type, bool ok, const std::string& reason, const std::string& message) {
-    SetCondition(status["conditions"], type, ok, reason, message, generation, now);
-  }
-  bool IsTrue(const std::string& type) const {
-    for (const auto& c : status.value("conditions", Json::array()))
-      if (c.value("type", "") == type) return c.value("status", "") == "True";
-    return false;
-  }
-};
 
 std::vector<std::string> TrainRunStoreKey(const Json& tr) {
   std::string store = tr.value("/spec/checkpointStore"_json_pointer, std::string());
@@ -156,9 +135,10 @@ StatusOr<std::optional<Json>> CheckpointStoreReconciler::ResolveFileSystem(Ctx& 
   // Never create twice: a file system tagged with our UID (a create whose result we lost) wins.
   ASSIGN_OR_RETURN(std::vector<Json> all, snapshot_.All(std::chrono::nanoseconds::zero()));
   if (auto tagged = FindTagged(all, c.uid)) return tagged;
-  Json request = CreateFileSystemRequest(c.store);
+  const std::string backup = spec_fs.value("fromBackup", "");
+  Json request = backup.empty() ? CreateFileSystemRequest(c.store) : CreateFromBackupRequest(c.store);
   request["ClientRequestToken"] = Token("fs", c.uid);
-  auto created = fsx_.CreateFileSystem(request);
+  auto created = backup.empty() ? fsx_.CreateFileSystem(request) : fsx_.CreateFileSystemFromBackup(request);
   if (!created.ok()) {
     RETURN_IF_ERROR(Refuse(c, "FileSystemReady", created.status()));
     return std::optional<Json>();
@@ -166,7 +146,8 @@ StatusOr<std::optional<Json>> CheckpointStoreReconciler::ResolveFileSystem(Ctx& 
   snapshot_.Invalidate();
   std::string fs_id = (*created)["FileSystemId"];
   spdlog::info("created file system {}", fs_id);
-  events_.Event(c.store, "Normal", "CreatedFileSystem", "Create", "created FSx for Lustre file system " + fs_id);
+  events_.Event(c.store, "Normal", "CreatedFileSystem", "Create",
+                "created FSx for Lustre file system " + fs_id + (backup.empty() ? "" : " from backup " + backup));
   c.status["fileSystemId"] = fs_id;
   RETURN_IF_ERROR(WriteStatus(c));  // record the id at once
   return std::optional<Json>(*created);
@@ -189,7 +170,7 @@ Status CheckpointStoreReconciler::ConvergeAssociations(Ctx& c, const std::string
   AssociationPlan plan = PlanAssociations(c.store["spec"], fs_id, current);
   auto apply = [&](const char* verb, StatusOr<Json> r) -> Status {
     if (r.ok()) {
-      events_.Event(c.store, "Normal", std::string(verb) + "DataRepositoryAssociation", verb, r->dump().substr(0, 512));
+      events_.Event(c.store, "Normal", std::string(verb) + "DataRepositoryAssociation", verb, AssociationSummary(verb, *r));
       return Status::Ok();
     }
     return Refuse(c, "DataRepositoryReady", r.status());
@@ -247,7 +228,7 @@ Status CheckpointStoreReconciler::ConvergeVolume(Ctx& c, const Json& fs) {
 Status CheckpointStoreReconciler::WriteStatus(Ctx& c) {
   c.status["observedGeneration"] = c.generation;
   if (c.status == c.original_status) return Status::Ok();
-  Json patch = {{"status", c.status}};
+  Json patch = {{"status", kube::CreateMergePatch(c.original_status, c.status)}};  // drops what status no longer has
   return client_.Patch(res::CheckpointStores(), c.ns, c.name, {kube::PatchType::kMerge, "", false, "status"}, patch.dump())
       .status();
 }
@@ -277,18 +258,25 @@ Status CheckpointStoreReconciler::RemoveFinalizer(const Json& store) {
   return Status::Ok();
 }
 
-bool CheckpointStoreReconciler::InUse(const Json& store) const {
+std::vector<std::string> CheckpointStoreReconciler::Users(const Json& store) const {
+  std::vector<std::string> users;
   for (const auto& tr : caches_.trainruns.ByIndex(kTrainRunsByStore, kube::KeyOf(store)))
     if (std::string phase = tr->value("/status/phase"_json_pointer, std::string()); phase != "Succeeded" && phase != "Failed")
-      return true;
-  return false;
+      users.push_back((*tr)["metadata"].value("name", ""));
+  std::sort(users.begin(), users.end());
+  return users;
 }
 
 StatusOr<Action> CheckpointStoreReconciler::Finalize(Ctx& c) {
   if (!HasFinalizer(c.store)) return Action::AwaitChange();
-  if (InUse(c.store)) {
-    c.Condition("Ready", false, "InUse", "deletion waits: a TrainRun that has not finished uses this store");
-    events_.Event(c.store, "Warning", "DeletionBlocked", "Delete", "a TrainRun that has not finished uses this store");
+  c.status["phase"] = "Deleting";
+  if (std::vector<std::string> users = Users(c.store); !users.empty()) {
+    std::string names;
+    for (const auto& u : users) names += (names.empty() ? "" : ", ") + u;
+    const std::string message = "deletion waits for TrainRuns that have not finished and use this store: " + names;
+    if (c.status.value("/conditions"_json_pointer, Json::array()).dump().find(message) == std::string::npos)
+      events_.Event(c.store, "Warning", "DeletionBlocked", "Delete", message);
+    c.Condition("Ready", false, "InUse", message);
     RETURN_IF_ERROR(WriteStatus(c));
     return Action::RequeueAfter(options_.poll_interval);
   }
@@ -324,6 +312,10 @@ StatusOr<bool> CheckpointStoreReconciler::DeleteFileSystem(Ctx& c) {
   }
   Json filter = Json::array({{{"Name", "file-system-id"}, {"Values", {id}}}});
   ASSIGN_OR_RETURN(std::vector<Json> dras, fsx_.DescribeDataRepositoryAssociations(filter));
+  if (c.store["spec"].value("deletionPolicy", "") == "Delete") {  // Snapshot: unlinked stores only (CRD)
+    ASSIGN_OR_RETURN(ExportState exported, FinalExport(c, id, dras));
+    if (exported == ExportState::kWaiting) return false;
+  }
   for (const auto& a : dras) {
     if (a.value("Lifecycle", "") == "DELETING") continue;
     auto r = fsx_.DeleteDataRepositoryAssociation({{"AssociationId", a.value("AssociationId", "")}, {"DeleteDataInFileSystem", false}});

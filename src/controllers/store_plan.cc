@@ -61,6 +61,29 @@ Json CreateFileSystemRequest(const Json& store) {
   return r;
 }
 
+Json CreateFromBackupRequest(const Json& store) {
+  Json r = CreateFileSystemRequest(store);
+  r["BackupId"] = store["spec"]["fileSystem"]["fromBackup"];
+  for (const char* shape : {"FileSystemType", "StorageCapacity", "StorageType"}) r.erase(shape);
+  Json& lustre = r["LustreConfiguration"];  // the backup fixes the file system's shape; settings may differ
+  for (const char* shape : {"DeploymentType", "PerUnitStorageThroughput", "EfaEnabled"}) lustre.erase(shape);
+  return r;
+}
+
+std::string AssociationSummary(const std::string& verb, const Json& a) {
+  std::string id = a.value("AssociationId", "");
+  if (verb == "Deleted") return "deleting data repository association " + id;
+  std::string s = (verb == "Created" ? "creating" : "updating") + std::string(" data repository association ") + id + ": " +
+                  a.value("FileSystemPath", "?") + " <-> " + a.value("DataRepositoryPath", "?");
+  auto events = [&](const char* pointer) {
+    const Json e = a.value(Json::json_pointer(pointer), Json::array());
+    std::string joined;
+    for (const auto& x : e) joined += (joined.empty() ? "" : ",") + x.get<std::string>();
+    return joined.empty() ? std::string("none") : joined;
+  };
+  return s + " (import " + events("/S3/AutoImportPolicy/Events") + "; export " + events("/S3/AutoExportPolicy/Events") + ")";
+}
+
 std::optional<Json> FindTagged(const std::vector<Json>& all, const std::string& uid) {
   for (const auto& fs : all) {
     if (fs.value("Lifecycle", "") == "DELETING") continue;
@@ -152,6 +175,28 @@ Json PersistentVolumeClaim(const Json& store, const Json& fs) {
           {"spec", {{"accessModes", {"ReadWriteMany"}}, {"storageClassName", ""}, {"volumeName", PvName(store)},
                     {"volumeMode", "Filesystem"},
                     {"resources", {{"requests", {{"storage", std::to_string(fs.value("StorageCapacity", 1200)) + "Gi"}}}}}}}};
+}
+
+std::optional<FinalExportPlan> PlanFinalExport(const std::vector<Json>& associations) {
+  FinalExportPlan plan{Json::array(), ""};
+  for (const auto& a : associations) {
+    if (a.value("Lifecycle", "") == "DELETING") continue;
+    if (a.value("/S3/AutoExportPolicy/Events"_json_pointer, Json::array()).empty()) continue;
+    std::string path = a.value("FileSystemPath", "/");
+    while (path.starts_with("/")) path.erase(0, 1);  // relative to the file system's root
+    plan.paths.push_back(path.empty() ? "." : path);
+    if (plan.report_path.empty()) plan.report_path = a.value("DataRepositoryPath", "");
+  }
+  if (plan.paths.empty()) return std::nullopt;
+  return plan;
+}
+
+Json FinalExportRequest(const std::string& fs_id, const FinalExportPlan& plan, const std::string& uid,
+                        const std::string& token) {
+  return {{"Type", "EXPORT_TO_REPOSITORY"}, {"FileSystemId", fs_id}, {"Paths", plan.paths},
+          {"Report", {{"Enabled", true}, {"Path", plan.report_path}, {"Format", "REPORT_CSV_20191124"},
+                      {"Scope", "FAILED_FILES_ONLY"}}},
+          {"ClientRequestToken", token}, {"Tags", Json::array({{{"Key", kOwnerTag}, {"Value", uid}}})}};
 }
 
 bool SetCondition(Json& conditions, const std::string& type, bool ok, const std::string& reason,

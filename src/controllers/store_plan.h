@@ -19,6 +19,12 @@ inline constexpr char kOwnerTag[] = "trainops.io/checkpointstore-uid";
 
 // CreateFileSystem request for `store` (spec.fileSystem describes a new file system).
 Json CreateFileSystemRequest(const Json& store);
+// CreateFileSystemFromBackup request for a store with spec.fileSystem.fromBackup: the backup fixes
+// deployment type, capacity and throughput (a larger storageCapacityGiB grows it afterwards).
+Json CreateFromBackupRequest(const Json& store);
+// A human-readable Event message for an association FSx accepted (`verb`: Created, Updated or
+// Deleted): id, paths and auto-import/export events, never the raw response.
+std::string AssociationSummary(const std::string& verb, const Json& association);
 
 // The file system in `all` tagged with `uid`, if any (crash-safe look-up before create).
 std::optional<Json> FindTagged(const std::vector<Json>& all, const std::string& uid);
@@ -36,6 +42,19 @@ struct AssociationPlan {
 
 // Compares spec.dataRepository with the file system's current associations (matched by path).
 AssociationPlan PlanAssociations(const Json& spec, const std::string& fs_id, const std::vector<Json>& current);
+
+// The final export before a linked file system is deleted: the associations that export to S3
+// (those with AutoExportPolicy events, not being deleted), as the relative paths
+// CreateDataRepositoryTask takes ("checkpoints" for /checkpoints), and the completion report's
+// location (the first such association's S3 path). nullopt when nothing exports.
+struct FinalExportPlan {
+  Json paths;               // ["checkpoints", "logs"]
+  std::string report_path;  // "s3://bucket/checkpoints/"
+};
+std::optional<FinalExportPlan> PlanFinalExport(const std::vector<Json>& associations);
+// The CreateDataRepositoryTask request for `plan`, tagged with the store's UID.
+Json FinalExportRequest(const std::string& fs_id, const FinalExportPlan& plan, const std::string& uid,
+                        const std::string& token);
 
 // Static PV and PVC for the FSx CSI driver, pre-bound to each other.
 std::string PvName(const Json& store);

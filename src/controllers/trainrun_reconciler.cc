@@ -1,6 +1,7 @@
 // TrainRun reconcile loop (see include/ckpt/controllers/trainrun.h).
 #include "ckpt/controllers/trainrun.h"
 
+#include "ckpt/kube/merge_patch.h"
 #include "controllers/applied_hash.h"
 #include "controllers/store_plan.h"
 #include "controllers/trainrun_plan.h"
@@ -264,8 +265,9 @@ StatusOr<Action> TrainRunReconciler::WriteStatusAndAwaitChange(Ctx& c) {
 Status TrainRunReconciler::WriteStatus(Ctx& c) {
   c.status["observedGeneration"] = c.generation;
   if (c.status == c.original) return Status::Ok();
-  return client_.Patch(res::TrainRuns(), c.ns, c.name, {kube::PatchType::kMerge, "", false, "status"},
-                       Json{{"status", c.status}}.dump()).status();
+  Json patch = {{"status", kube::CreateMergePatch(c.original, c.status)}};  // drops what status no longer has
+  return client_.Patch(res::TrainRuns(), c.ns, c.name, {kube::PatchType::kMerge, "", false, "status"}, patch.dump())
+      .status();
 }
 
 }  // namespace ckpt::controllers

@@ -51,6 +51,7 @@ class Emulator final : public FsxEmulator {
     std::lock_guard<std::mutex> l(mu_);
     faults_ = f;
     service_.SetStuck(f.stuck_lifecycle);
+    service_.SetFailTasks(f.fail_tasks);
   }
   std::map<std::string, int> CallCounts() const override {
     std::lock_guard<std::mutex> l(mu_);
@@ -99,7 +100,8 @@ http::HttpResponse Emulator::Control(const http::ServerRequest& r) {
     Json j = Json::parse(r.body, nullptr, false);
     if (!j.is_object()) return {400, {}, "faults: expected a JSON object"};
     SetFaults({j.value("throttleRate", 0.0), j.value("errorRate", 0.0),
-               std::chrono::milliseconds(j.value("latencyMs", 0)), j.value("stuckLifecycle", false)});
+               std::chrono::milliseconds(j.value("latencyMs", 0)), j.value("stuckLifecycle", false),
+               j.value("failTasks", false)});
     return {200, {}, "ok"};
   }
   return {404, {}, "unknown emulator control endpoint"};

@@ -3,18 +3,20 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <utility>
 
 #include "ckpt/common/encoding.h"
 
 namespace ckpt::emulator {
 namespace {
 
-double EpochSeconds(Clock::WallTime t) { return std::chrono::duration<double>(t.time_since_epoch()).count(); }
-
 bool FilterMatches(const Json& desc, const Json& request) {
   for (const auto& f : request.value("Filters", Json::array())) {
     std::string name = f.value("Name", "");
-    std::string field = name == "file-system-id" ? "FileSystemId" : name == "backup-type" ? "Type" : "";
+    std::string field = name == "file-system-id"   ? "FileSystemId"
+                        : name == "backup-type"    ? "Type"
+                        : name == "task-lifecycle" ? "Lifecycle"
+                                                   : "";
     if (field.empty()) continue;
     const Json& values = f.value("Values", Json::array());
     if (std::find(values.begin(), values.end(), desc.value(field, "")) == values.end()) return false;
@@ -30,6 +32,11 @@ FsxService::FsxService(Clock& clock, LifecycleTimes times, std::string region, s
 void FsxService::SetStuck(bool stuck) {
   std::lock_guard<std::mutex> l(mu_);
   stuck_ = stuck;
+}
+
+void FsxService::SetFailTasks(bool fail) {
+  std::lock_guard<std::mutex> l(mu_);
+  fail_tasks_ = fail;
 }
 
 size_t FsxService::FileSystemCount() const {
@@ -64,6 +71,11 @@ void FsxService::AdvanceLocked() {
           continue;
         }
         r.desc["Lifecycle"] = r.next;
+        if (!r.then.empty()) {  // chained: a task that started EXECUTING now runs to its end
+          StartLocked(r, r.next, std::exchange(r.then, ""), r.then_after);
+        } else {
+          for (const auto& [k, v] : r.then_fields.items()) r.desc[k] = v;
+        }
       }
       ++it;
     }
@@ -81,10 +93,12 @@ StatusOr<Json> FsxService::Handle(const std::string& op, const Json& r) {
   if (op == "DescribeDataRepositoryAssociations") return DescribeAssociations(r);
   if (op == "UpdateDataRepositoryAssociation") return UpdateAssociation(r);
   if (op == "DeleteDataRepositoryAssociation") return DeleteAssociation(r);
+  if (op == "CreateFileSystemFromBackup") return CreateFromBackup(r);
   if (op == "CreateBackup") return CreateBackup(r);
   if (op == "DescribeBackups") return DescribeBackups(r);
   if (op == "CreateDataRepositoryTask") return CreateTask(r);
   if (op == "DescribeDataRepositoryTasks") return DescribeTasks(r);
+  if (op == "CancelDataRepositoryTask") return CancelTask(r);
   if (op == "TagResource") return TagResource(r);
   if (op == "ListTagsForResource") return ListTags(r);
   return FsxError("BadRequest", "The FSx emulator does not implement " + op + ".");
@@ -114,28 +128,31 @@ StatusOr<Json> FsxService::IdempotentLocked(const std::string& op, const Json& r
 
 StatusOr<Json> FsxService::CreateFileSystem(const Json& r) {
   RETURN_IF_ERROR(CheckCreateLustre(r));
-  ASSIGN_OR_RETURN(Json out, IdempotentLocked("CreateFileSystem", r, [&]() -> StatusOr<Json> {
-    std::string id = NewId("fs");
-    Json lc = r.value("LustreConfiguration", Json::object());
-    lc.erase("EfaEnabled");
-    char mount[9];
-    std::snprintf(mount, sizeof mount, "%08llx", static_cast<unsigned long long>(rng_() & 0xffffffffULL));
-    lc["MountName"] = mount;
-    if (!lc.contains("AutomaticBackupRetentionDays") && !lc.value("DeploymentType", "").starts_with("SCRATCH"))
-      lc["AutomaticBackupRetentionDays"] = 0;
-    lc["EfaEnabled"] = r.value("LustreConfiguration", Json::object()).value("EfaEnabled", false);
-    Resource res;
-    res.desc = {{"OwnerId", account_}, {"CreationTime", EpochSeconds(clock_.Now())}, {"FileSystemId", id},
-                {"FileSystemType", "LUSTRE"}, {"FileSystemTypeVersion", r.value("FileSystemTypeVersion", "2.15")},
-                {"StorageCapacity", r["StorageCapacity"]}, {"StorageType", r.value("StorageType", "SSD")},
-                {"VpcId", "vpc-0emulator"}, {"SubnetIds", r["SubnetIds"]},
-                {"DNSName", id + ".fsx." + region_ + ".amazonaws.com"},
-                {"ResourceARN", "arn:aws:fsx:" + region_ + ":" + account_ + ":file-system/" + id},
-                {"Tags", r.value("Tags", Json::array())}, {"LustreConfiguration", lc}};
-    StartLocked(res, "CREATING", "AVAILABLE", times_.create);
-    return Insert(file_systems_, id, std::move(res));
-  }));
+  ASSIGN_OR_RETURN(Json out, IdempotentLocked("CreateFileSystem", r, [&] { return NewFileSystemLocked(r); }));
   return Json{{"FileSystem", out["Resource"]}};
+}
+
+// A new file system, CREATING, from a CreateFileSystem-shaped request (restores build one too).
+StatusOr<Json> FsxService::NewFileSystemLocked(const Json& r) {
+  std::string id = NewId("fs");
+  Json lc = r.value("LustreConfiguration", Json::object());
+  lc.erase("EfaEnabled");
+  char mount[9];
+  std::snprintf(mount, sizeof mount, "%08llx", static_cast<unsigned long long>(rng_() & 0xffffffffULL));
+  lc["MountName"] = mount;
+  if (!lc.contains("AutomaticBackupRetentionDays") && !lc.value("DeploymentType", "").starts_with("SCRATCH"))
+    lc["AutomaticBackupRetentionDays"] = 0;
+  lc["EfaEnabled"] = r.value("LustreConfiguration", Json::object()).value("EfaEnabled", false);
+  Resource res;
+  res.desc = {{"OwnerId", account_}, {"CreationTime", EpochSeconds(clock_.Now())}, {"FileSystemId", id},
+              {"FileSystemType", "LUSTRE"}, {"FileSystemTypeVersion", r.value("FileSystemTypeVersion", "2.15")},
+              {"StorageCapacity", r["StorageCapacity"]}, {"StorageType", r.value("StorageType", "SSD")},
+              {"VpcId", "vpc-0emulator"}, {"SubnetIds", r["SubnetIds"]},
+              {"DNSName", id + ".fsx." + region_ + ".amazonaws.com"},
+              {"ResourceARN", "arn:aws:fsx:" + region_ + ":" + account_ + ":file-system/" + id},
+              {"Tags", r.value("Tags", Json::array())}, {"LustreConfiguration", lc}};
+  StartLocked(res, "CREATING", "AVAILABLE", times_.create);
+  return Insert(file_systems_, id, std::move(res));
 }
 
 // NextToken is the base64 of the next index (the model's NextToken pattern is base64).
@@ -186,6 +203,11 @@ StatusOr<Json> FsxService::UpdateFileSystem(const Json& r) {
   ASSIGN_OR_RETURN(auto it, FileSystemLocked(r.value("FileSystemId", "")));
   Json& d = it->second.desc;
   RETURN_IF_ERROR(CheckUpdateLustre(d, r));
+  // Automatic daily backups exist only for file systems not linked to S3
+  // (LustreGuide/using-backups-fsx.html; LustreGuide/fsx-data-repositories.html).
+  if (r.value("/LustreConfiguration/AutomaticBackupRetentionDays"_json_pointer, 0) > 0 && !LinksLocked(it->first).empty())
+    return FsxError("UnsupportedOperation", "File system " + it->first + " is linked to a data repository: automatic "
+                                            "backups are not available on file systems linked to S3.");
   const Json changes = r.value("LustreConfiguration", Json::object());
   for (const auto& [k, v] : changes.items()) d["LustreConfiguration"][k] = v;
   if (r.contains("StorageCapacity")) {
@@ -201,6 +223,11 @@ StatusOr<Json> FsxService::DeleteFileSystem(const Json& r) {
   for (const auto& [aid, a] : associations_)
     if (a.desc.value("FileSystemId", "") == id && a.desc.value("Lifecycle", "") != "DELETING")
       return FsxError("BadRequest", "File system " + id + " has data repository associations; delete them first.");
+  // "You cannot delete an FSx for Lustre file system if there are data repository tasks for the
+  // file system in the PENDING or EXECUTING states." (APIReference/API_DataRepositoryTask.html)
+  if (TaskActiveLocked(id))
+    return FsxError("BadRequest", "File system " + id + " has a data repository task in the PENDING or EXECUTING state; "
+                                  "retry when it is finished.");
   Json out = {{"FileSystemId", id}, {"Lifecycle", "DELETING"}};
   const Json lc = r.value("LustreConfiguration", Json::object());
   if (!lc.value("SkipFinalBackup", true)) {
@@ -257,45 +284,6 @@ StatusOr<Json> FsxService::DeleteAssociation(const Json& r) {
   StartLocked(it->second, "DELETING", "", times_.association);
   return Json{{"AssociationId", it->first}, {"Lifecycle", "DELETING"},
               {"DeleteDataInFileSystem", r.value("DeleteDataInFileSystem", false)}};
-}
-
-StatusOr<Json> FsxService::CreateBackup(const Json& r) {
-  ASSIGN_OR_RETURN(auto fs, FileSystemLocked(r.value("FileSystemId", "")));
-  if (fs->second.desc["LustreConfiguration"].value("DeploymentType", "").starts_with("SCRATCH"))
-    return FsxError("BadRequest", "Backups are not supported on scratch file systems.");
-  ASSIGN_OR_RETURN(Json out, IdempotentLocked("CreateBackup", r, [&]() -> StatusOr<Json> {
-    std::string id = NewId("backup");
-    Resource b;
-    b.desc = {{"BackupId", id}, {"Type", "USER_INITIATED"}, {"FileSystemId", fs->first},
-              {"CreationTime", EpochSeconds(clock_.Now())}, {"Tags", r.value("Tags", Json::array())},
-              {"ResourceARN", "arn:aws:fsx:" + region_ + ":" + account_ + ":backup/" + id}};
-    StartLocked(b, "CREATING", "AVAILABLE", times_.backup);
-    return Insert(backups_, id, std::move(b));
-  }));
-  return Json{{"Backup", out["Resource"]}};
-}
-
-StatusOr<Json> FsxService::DescribeBackups(const Json& r) {
-  return Matching(backups_, r, "BackupIds", "Backups");
-}
-
-StatusOr<Json> FsxService::CreateTask(const Json& r) {
-  RETURN_IF_ERROR(FileSystemLocked(r.value("FileSystemId", "")).status());
-  ASSIGN_OR_RETURN(Json out, IdempotentLocked("CreateDataRepositoryTask", r, [&]() -> StatusOr<Json> {
-    std::string id = NewId("task");
-    Resource t;
-    t.desc = r;
-    t.desc.erase("ClientRequestToken");
-    t.desc["TaskId"] = id;
-    t.desc["CreationTime"] = EpochSeconds(clock_.Now());
-    StartLocked(t, "EXECUTING", "SUCCEEDED", times_.task);
-    return Insert(tasks_, id, std::move(t));
-  }));
-  return Json{{"DataRepositoryTask", out["Resource"]}};
-}
-
-StatusOr<Json> FsxService::DescribeTasks(const Json& r) {
-  return Matching(tasks_, r, "TaskIds", "DataRepositoryTasks");
 }
 
 StatusOr<FsxService::Table::iterator> FsxService::FileSystemLocked(const std::string& id) {

@@ -1,6 +1,7 @@
 // FsxService: the emulator's in-memory FSx for Lustre. Holds file systems, data repository
 // associations, backups, tasks and tags; runs each lifecycle on the injected clock (CREATING ->
-// AVAILABLE, UPDATING -> AVAILABLE, DELETING -> gone); honours ClientRequestToken idempotency
+// AVAILABLE, UPDATING -> AVAILABLE, DELETING -> gone, tasks PENDING -> EXECUTING -> SUCCEEDED /
+// FAILED, CANCELING -> CANCELED); honours ClientRequestToken idempotency
 // (same token and parameters: the same resource; other parameters: IncompatibleParameterError).
 // Requests reaching it are already authenticated and model-valid. Thread-safe.
 #pragma once
@@ -20,6 +21,9 @@ struct LifecycleTimes {
   std::chrono::milliseconds create{2000}, update{1000}, remove{1000}, association{1000}, backup{1000}, task{1000};
 };
 
+// FSx timestamps: seconds since the epoch, as a JSON number.
+inline double EpochSeconds(Clock::WallTime t) { return std::chrono::duration<double>(t.time_since_epoch()).count(); }
+
 class FsxService {
  public:
   FsxService(Clock& clock, LifecycleTimes times, std::string region, std::string account);
@@ -28,6 +32,8 @@ class FsxService {
   StatusOr<Json> Handle(const std::string& op, const Json& request);
   // While set, resources stay in their transitional lifecycle (a "stuck" fault).
   void SetStuck(bool stuck);
+  // While set, data repository tasks created end FAILED (with FailureDetails and a failed count).
+  void SetFailTasks(bool fail);
   size_t FileSystemCount() const;
 
  private:
@@ -36,6 +42,9 @@ class FsxService {
     std::string next;  // lifecycle after settle_at; "" = removed
     Clock::MonoTime settle_at{};
     bool settling = false;
+    std::string then;                   // a second transition after `next` (tasks: EXECUTING -> end)
+    std::chrono::milliseconds then_after{0};
+    Json then_fields;                   // merged into desc when `then` is reached (EndTime, Status, ...)
   };
   using Table = std::map<std::string, Resource>;
 
@@ -58,10 +67,19 @@ class FsxService {
   StatusOr<Json> DescribeAssociations(const Json& r);
   StatusOr<Json> UpdateAssociation(const Json& r);
   StatusOr<Json> DeleteAssociation(const Json& r);
+  StatusOr<Json> NewFileSystemLocked(const Json& r);
   StatusOr<Json> CreateBackup(const Json& r);
+  StatusOr<Json> CreateFromBackup(const Json& r);
   StatusOr<Json> DescribeBackups(const Json& r);
   StatusOr<Json> CreateTask(const Json& r);
   StatusOr<Json> DescribeTasks(const Json& r);
+  StatusOr<Json> CancelTask(const Json& r);
+  // Whether a task of file system `fs_id` is PENDING or EXECUTING (FSx allows one at a time).
+  bool TaskActiveLocked(const std::string& fs_id) const;
+  // The file system's associations that are not being deleted (it is "linked" when any exist).
+  std::vector<Json> LinksLocked(const std::string& fs_id) const;
+  // How a new export task over `paths` ends: SUCCEEDED, or FAILED with FailureDetails.
+  Json TaskOutcomeLocked(const Json& paths, const std::vector<Json>& links) const;
   StatusOr<Json> TagResource(const Json& r);
   StatusOr<Json> ListTags(const Json& r);
   Json* FindByArnLocked(const std::string& arn);
@@ -78,6 +96,7 @@ class FsxService {
   std::map<std::string, std::pair<std::string, std::string>> tokens_;  // token -> (op+params, id)
   std::mt19937_64 rng_{42};
   bool stuck_ = false;
+  bool fail_tasks_ = false;
 };
 
 }  // namespace ckpt::emulator

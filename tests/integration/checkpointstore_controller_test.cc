@@ -2,8 +2,12 @@
 // PV binder binds our claims), the FSx emulator in-process with fast lifecycles, and the
 // operator's Manager running the controller. Covers: the workshop store becomes Ready with its
 // claim Bound and 4 associations; a crash between FSx create and the status write still ends with
-// one file system, and a store deleted in that window still has its file system deleted; adopting by id; retention changes reach FSx; a removed association is
-// deleted; each deletion policy; a running TrainRun blocks deletion; 30% throttling converges.
+// one file system, and a store deleted in that window still has its file system deleted; adopting
+// by id; retention changes reach FSx (unlinked store); a removed association is deleted; each
+// deletion policy: Retain keeps everything, Delete on a linked store runs one final export task
+// before deleting anything (and an injected task failure stops it), Snapshot's final backup of an
+// unlinked store restores into a Ready store; a running TrainRun blocks deletion, named in the
+// status; 30% throttling converges.
 #include <gtest/gtest.h>
 
 #include "fakes/static_credentials.h"
@@ -36,14 +40,21 @@ Json Store(const std::string& ns, const std::string& name, const std::string& po
   return Json::parse(R"({"apiVersion": "trainops.io/v1alpha1", "kind": "CheckpointStore",
     "metadata": {"name": ")" + name + R"(", "namespace": ")" + ns + R"("},
     "spec": {"fileSystem": {"deploymentType": "PERSISTENT_2", "storageCapacityGiB": 2400, "perUnitStorageThroughput": 250,
-                            "subnetId": "subnet-0123456789abcdef0", "fileSystemTypeVersion": "2.15",
-                            "backups": {"automaticRetentionDays": 30, "dailyStartTime": "03:00"}},
+                            "subnetId": "subnet-0123456789abcdef0", "fileSystemTypeVersion": "2.15"},
              "dataRepository": {"bucket": "s3://training-ckpt-123456789012", "associations": [
                {"path": "/data", "prefix": "data/", "import": ["NEW", "CHANGED", "DELETED"]},
                {"path": "/checkpoints", "prefix": "checkpoints/", "import": ["NEW", "CHANGED", "DELETED"], "export": ["NEW", "CHANGED", "DELETED"]},
                {"path": "/logs", "prefix": "logs/", "export": ["NEW", "CHANGED", "DELETED"]},
                {"path": "/results", "prefix": "results/", "export": ["NEW", "CHANGED", "DELETED"]}]},
              "volume": {"claimName": ")" + name + R"(-ckpt"}, "deletionPolicy": ")" + policy + R"("}})");
+}
+
+// A store with no S3 link: the kind FSx backs up (automatic daily backups, Snapshot on deletion).
+Json UnlinkedStore(const std::string& ns, const std::string& name, const std::string& policy = "Retain") {
+  Json s = Store(ns, name, policy);
+  s["spec"].erase("dataRepository");
+  s["spec"]["fileSystem"]["backups"] = {{"automaticRetentionDays", 30}, {"dailyStartTime", "03:00"}};
+  return s;
 }
 
 // Everything the operator runs, wired as the daemon will: informers, controller, manager.
@@ -138,22 +149,38 @@ TEST_F(CheckpointStoreControllerTest, WorkshopStoreBecomesReadyWithBoundClaimAnd
   EXPECT_EQ(Associations(fs_id).size(), 4u);
 }
 
-TEST_F(CheckpointStoreControllerTest, RetentionChangeAndRemovedAssociationReachFsx) {
-  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, Store(kNs, "edited")).ok());
-  ASSERT_TRUE(Eventually([] { return Ready("edited"); }, 60s));
+TEST_F(CheckpointStoreControllerTest, RetentionChangeReachesFsxOnAnUnlinkedStore) {
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, UnlinkedStore(kNs, "edited")).ok());
+  ASSERT_TRUE(Eventually([] { return Ready("edited"); }, 60s)) << Get("edited")["status"].dump(2);
   Json s = Get("edited");
   std::string fs_id = s["status"]["fileSystemId"];
+  EXPECT_EQ((*fsx_->DescribeFileSystems({fs_id}))[0]["LustreConfiguration"]["AutomaticBackupRetentionDays"], 30);
   int updates = emulator_->CallCounts()["UpdateFileSystem"];
   s["spec"]["fileSystem"]["backups"]["automaticRetentionDays"] = 7;
-  s["spec"]["dataRepository"]["associations"].erase(3);  // /results
   ASSERT_TRUE(client_->Update(res::CheckpointStores(), s).ok());
   EXPECT_TRUE(Eventually([&] {
     auto fs = fsx_->DescribeFileSystems({fs_id});
     return fs.ok() && (*fs)[0]["LustreConfiguration"]["AutomaticBackupRetentionDays"] == 7;
   }, 30s));
   EXPECT_GT(emulator_->CallCounts()["UpdateFileSystem"], updates);
-  EXPECT_TRUE(Eventually([&] { return Associations(fs_id).size() == 3; }, 30s)) << "the removed association is deleted";
   EXPECT_TRUE(Eventually([] { return Ready("edited") && Get("edited")["status"]["observedGeneration"] == 2; }, 30s));
+}
+
+TEST_F(CheckpointStoreControllerTest, RemovedAssociationIsDeleted) {
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, Store(kNs, "pruned")).ok());
+  ASSERT_TRUE(Eventually([] { return Ready("pruned"); }, 60s));
+  Json s = Get("pruned");
+  std::string fs_id = s["status"]["fileSystemId"];
+  s["spec"]["dataRepository"]["associations"].erase(3);  // /results
+  ASSERT_TRUE(client_->Update(res::CheckpointStores(), s).ok());
+  EXPECT_TRUE(Eventually([&] { return Associations(fs_id).size() == 3; }, 30s)) << "the removed association is deleted";
+  EXPECT_TRUE(Eventually([] { return Ready("pruned") && Get("pruned")["status"]["observedGeneration"] == 2; }, 30s));
+  kube::ListOptions o;
+  o.field_selector = "regarding.name=pruned,reason=CreatedDataRepositoryAssociation";
+  Json events = *client_->List(res::Events(), kNs, o);
+  ASSERT_FALSE(events["items"].empty());
+  EXPECT_EQ(events["items"][0]["note"].get<std::string>().find('{'), std::string::npos)
+      << "a sentence with the id and paths, not JSON: " << events["items"][0]["note"];
 }
 
 TEST_F(CheckpointStoreControllerTest, AdoptsAnExistingFileSystemById) {
@@ -203,27 +230,99 @@ TEST_F(CheckpointStoreControllerTest, FsxRefusalBecomesAConditionAndEventWithout
   EXPECT_TRUE(Eventually([this] { return Gone("missing"); }, 30s));
 }
 
-TEST_F(CheckpointStoreControllerTest, DeletionPoliciesRetainDeleteAndSnapshot) {
-  for (const char* policy : {"Retain", "Delete", "Snapshot"}) {
-    std::string name = "policy-" + std::string(policy == std::string("Retain") ? "retain" : policy == std::string("Delete") ? "delete" : "snapshot");
-    ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, Store(kNs, name, policy)).ok());
-    ASSERT_TRUE(Eventually([&] { return Ready(name); }, 60s)) << name;
-    std::string fs_id = Get(name)["status"]["fileSystemId"];
-    Delete(name);
-    ASSERT_TRUE(Eventually([&] { return Gone(name); }, 60s)) << name << ": " << Get(name)["status"].dump(2);
-    auto fs = fsx_->DescribeFileSystems({fs_id});
-    // The PV goes once the PV protection finalizer sees it unbound (the claim is garbage-collected).
-    EXPECT_TRUE(Eventually([&] { return client_->Get(res::PersistentVolumes(), "", "ckpt-stores-" + name).status().IsNotFound(); }, 30s));
-    if (std::string(policy) == "Retain") {
-      EXPECT_TRUE(fs.ok()) << "Retain leaves the file system alone";
-      EXPECT_EQ(Associations(fs_id).size(), 4u);
-      continue;
+TEST_F(CheckpointStoreControllerTest, RetainKeepsTheFileSystemAndItsAssociations) {
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, Store(kNs, "policy-retain", "Retain")).ok());
+  ASSERT_TRUE(Eventually([&] { return Ready("policy-retain"); }, 60s));
+  std::string fs_id = Get("policy-retain")["status"]["fileSystemId"];
+  Delete("policy-retain");
+  ASSERT_TRUE(Eventually([&] { return Gone("policy-retain"); }, 60s));
+  EXPECT_TRUE(fsx_->DescribeFileSystems({fs_id}).ok()) << "Retain leaves the file system alone";
+  EXPECT_EQ(Associations(fs_id).size(), 4u);
+  EXPECT_TRUE(Eventually([&] { return client_->Get(res::PersistentVolumes(), "", "ckpt-stores-policy-retain").status().IsNotFound(); }, 30s));
+}
+
+TEST_F(CheckpointStoreControllerTest, DeletingALinkedStoreExportsOnceThenDeletes) {
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, Store(kNs, "policy-delete", "Delete")).ok());
+  ASSERT_TRUE(Eventually([&] { return Ready("policy-delete"); }, 60s));
+  std::string fs_id = Get("policy-delete")["status"]["fileSystemId"];
+  Delete("policy-delete");
+  Json filter = {{"Filters", {{{"Name", "file-system-id"}, {"Values", {fs_id}}}}}};
+  int polls_while_exporting = 0, touched_while_exporting = 0;
+  ASSERT_TRUE(Eventually([&] {  // until the export succeeded, the file system and its links stay
+    auto tasks = fsx_->DescribeDataRepositoryTasks(filter);
+    if (tasks.ok() && !tasks->empty() && tasks->front()["Lifecycle"] != "SUCCEEDED") {
+      ++polls_while_exporting;
+      auto fs = fsx_->DescribeFileSystems({fs_id});
+      touched_while_exporting += !fs.ok() || (*fs)[0]["Lifecycle"] != "AVAILABLE" || Associations(fs_id).size() != 4;
     }
-    EXPECT_TRUE(Eventually([&] { return fsx_->DescribeFileSystems({fs_id}).status().IsNotFound(); }, 30s)) << policy;
-    auto backups = *fsx_->DescribeBackups(Json::object());
-    bool final_backup = std::any_of(backups.begin(), backups.end(), [&](const Json& b) { return b["FileSystemId"] == fs_id; });
-    EXPECT_EQ(final_backup, std::string(policy) == "Snapshot") << policy;
-  }
+    return Gone("policy-delete");
+  }, 60s)) << Get("policy-delete")["status"].dump(2);
+  EXPECT_GT(polls_while_exporting, 0) << "the task ran for a while (1 s in the emulator)";
+  EXPECT_EQ(touched_while_exporting, 0) << "nothing deleted before the export succeeded";
+  EXPECT_TRUE(Eventually([&] { return fsx_->DescribeFileSystems({fs_id}).status().IsNotFound(); }, 30s));
+  auto tasks = *fsx_->DescribeDataRepositoryTasks(filter);
+  ASSERT_EQ(tasks.size(), 1u) << "one final export task";
+  EXPECT_EQ(tasks[0]["Type"], "EXPORT_TO_REPOSITORY");
+  EXPECT_EQ(tasks[0]["Lifecycle"], "SUCCEEDED");
+  EXPECT_EQ(tasks[0]["Paths"], Json::array({"checkpoints", "logs", "results"})) << "the export-enabled paths";
+}
+
+TEST_F(CheckpointStoreControllerTest, FailedFinalExportStopsTheDeletion) {
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, Store(kNs, "export-fails", "Delete")).ok());
+  ASSERT_TRUE(Eventually([&] { return Ready("export-fails"); }, 60s));
+  std::string fs_id = Get("export-fails")["status"]["fileSystemId"];
+  emulator_->SetFaults({.fail_tasks = true});
+  Delete("export-fails");
+  auto ready = [](const Json& store) {
+    for (const auto& c : store.value("/status/conditions"_json_pointer, Json::array()))
+      if (c["type"] == "Ready") return c;
+    return Json::object();
+  };
+  bool reported = Eventually([&] { return ready(Get("export-fails")).value("reason", "") == "FinalExportFailed"; }, 30s);
+  std::this_thread::sleep_for(2500ms);  // past the 1 s refusal retry: a second attempt fails too
+  Json store = Get("export-fails");
+  auto fs = fsx_->DescribeFileSystems({fs_id});
+  size_t associations = Associations(fs_id).size();
+  emulator_->SetFaults({});
+  ASSERT_TRUE(reported) << store["status"].dump(2);
+  EXPECT_GE(store["status"]["finalExport"]["attempt"], 2) << "retried after the refusal-retry interval";
+  std::string message = ready(store)["message"];
+  EXPECT_NE(message.find("emulated fault"), std::string::npos) << "FSx's failure details: " << message;
+  EXPECT_NE(message.find("report: s3://training-ckpt-123456789012/checkpoints/"), std::string::npos) << message;
+  EXPECT_EQ(store["status"]["phase"], "Deleting");
+  ASSERT_TRUE(fs.ok()) << "nothing deleted";
+  EXPECT_EQ((*fs)[0]["Lifecycle"], "AVAILABLE");
+  EXPECT_EQ(associations, 4u);
+  kube::ListOptions o;
+  o.field_selector = "regarding.name=export-fails,reason=FinalExportFailed";
+  EXPECT_FALSE((*client_->List(res::Events(), kNs, o))["items"].empty());
+  EXPECT_TRUE(Eventually([&] { return Gone("export-fails"); }, 60s))
+      << "the next attempt succeeds once S3 is writable: " << Get("export-fails")["status"].dump(2);
+  EXPECT_TRUE(Eventually([&] { return fsx_->DescribeFileSystems({fs_id}).status().IsNotFound(); }, 30s));
+}
+
+TEST_F(CheckpointStoreControllerTest, SnapshotOfAnUnlinkedStoreRestoresIntoAReadyStore) {
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, UnlinkedStore(kNs, "policy-snapshot", "Snapshot")).ok());
+  ASSERT_TRUE(Eventually([&] { return Ready("policy-snapshot"); }, 60s));
+  std::string fs_id = Get("policy-snapshot")["status"]["fileSystemId"];
+  Delete("policy-snapshot");
+  ASSERT_TRUE(Eventually([&] { return Gone("policy-snapshot"); }, 60s));
+  EXPECT_TRUE(Eventually([&] { return fsx_->DescribeFileSystems({fs_id}).status().IsNotFound(); }, 30s));
+  std::string backup;
+  ASSERT_TRUE(Eventually([&] {
+    const std::vector<Json> backups = *fsx_->DescribeBackups(Json::object());
+    for (const auto& b : backups)
+      if (b["FileSystemId"] == fs_id && b["Lifecycle"] == "AVAILABLE") backup = b["BackupId"];
+    return !backup.empty();
+  }, 30s)) << "a final backup";
+  Json restored = UnlinkedStore(kNs, "restored");
+  restored["spec"]["fileSystem"]["fromBackup"] = backup;
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, restored).ok());
+  ASSERT_TRUE(Eventually([&] { return Ready("restored"); }, 60s)) << Get("restored")["status"].dump(2);
+  std::string new_id = Get("restored")["status"]["fileSystemId"];
+  EXPECT_NE(new_id, fs_id);
+  EXPECT_EQ(emulator_->CallCounts()["CreateFileSystemFromBackup"], 1);
+  EXPECT_EQ((*fsx_->DescribeFileSystems({new_id}))[0]["StorageCapacity"], 2400);
 }
 
 TEST_F(CheckpointStoreControllerTest, RunningTrainRunBlocksDeletion) {
@@ -245,6 +344,9 @@ TEST_F(CheckpointStoreControllerTest, RunningTrainRunBlocksDeletion) {
   }, 30s));
   std::this_thread::sleep_for(1s);
   EXPECT_FALSE(Gone("busy")) << "still held while the TrainRun runs";
+  Json held = Get("busy");
+  EXPECT_EQ(held["status"]["phase"], "Deleting");
+  EXPECT_NE(held["status"].dump().find("use this store: uses-busy"), std::string::npos) << held["status"].dump(2);
   Json running = *client_->Get(res::TrainRuns(), kNs, "uses-busy");
   running["status"]["phase"] = "Succeeded";
   ASSERT_TRUE(client_->Update(res::TrainRuns(), running, "status").ok());

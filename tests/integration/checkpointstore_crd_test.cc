@@ -22,7 +22,7 @@ Json Workshop(const std::string& name) {
       "fileSystem": {"deploymentType": "PERSISTENT_2", "storageCapacityGiB": 2400, "perUnitStorageThroughput": 250,
                      "subnetId": "subnet-0123456789abcdef0", "securityGroupIds": ["sg-0123456789abcdef0"],
                      "efaEnabled": true, "dataCompressionType": "LZ4", "fileSystemTypeVersion": "2.15",
-                     "backups": {"automaticRetentionDays": 30, "dailyStartTime": "03:00"}, "tags": {"team": "ml"}},
+                     "tags": {"team": "ml"}},
       "dataRepository": {"bucket": "s3://training-ckpt-123456789012", "associations": [
         {"path": "/data", "prefix": "data/", "import": ["NEW", "CHANGED", "DELETED"]},
         {"path": "/checkpoints", "prefix": "checkpoints/", "import": ["NEW", "CHANGED", "DELETED"], "export": ["NEW", "CHANGED", "DELETED"]},
@@ -46,6 +46,12 @@ TEST_P(CheckpointStoreCrdTest, RejectsBadInputWithAClearMessage) {
   auto r = client->Create(res::CheckpointStores(), "default", obj);
   ASSERT_TRUE(r.status().IsInvalid()) << r.status().ToString();
   EXPECT_NE(r.status().message().find(GetParam().message), std::string::npos) << r.status().message();
+}
+
+// Drops the S3 link and sets automatic backups (FSx backs up only unlinked file systems).
+void Unlink(Json& spec, int retention_days, const std::string& start) {
+  spec.erase("dataRepository");
+  spec["fileSystem"]["backups"] = {{"automaticRetentionDays", retention_days}, {"dailyStartTime", start}};
 }
 
 Json Dra(const std::string& path, const std::string& prefix) { return {{"path", path}, {"prefix", prefix}}; }
@@ -73,17 +79,32 @@ INSTANTIATE_TEST_SUITE_P(
              "set fileSystem.id to adopt an existing file system, or deploymentType, storageCapacityGiB and subnetId"},
         Case{"scratch-backups",
              [](Json& s) {
+               Unlink(s, 30, "03:00");
                s["fileSystem"]["deploymentType"] = "SCRATCH_2";
                s["fileSystem"].erase("perUnitStorageThroughput");
                s["fileSystem"].erase("efaEnabled");
              },
              "SCRATCH_2 file systems have no automatic backups"},
-        Case{"retention-range", [](Json& s) { s["fileSystem"]["backups"]["automaticRetentionDays"] = 91; },
-             "should be less than or equal to 90"},
-        Case{"backup-time", [](Json& s) { s["fileSystem"]["backups"]["dailyStartTime"] = "3:00"; },
-             "dailyStartTime must be HH:MM in UTC"},
-        Case{"backup-time-hour", [](Json& s) { s["fileSystem"]["backups"]["dailyStartTime"] = "24:00"; },
-             "dailyStartTime must be HH:MM in UTC"},
+        Case{"retention-range", [](Json& s) { Unlink(s, 91, "03:00"); }, "should be less than or equal to 90"},
+        Case{"backup-time", [](Json& s) { Unlink(s, 30, "3:00"); }, "dailyStartTime must be HH:MM in UTC"},
+        Case{"backup-time-hour", [](Json& s) { Unlink(s, 30, "24:00"); }, "dailyStartTime must be HH:MM in UTC"},
+        Case{"backups-with-associations",
+             [](Json& s) { s["fileSystem"]["backups"] = {{"automaticRetentionDays", 7}}; },
+             "automatic backups are not available on a file system linked to S3 (FSx for Lustre backs up only "
+             "persistent file systems without data repository associations)"},
+        Case{"snapshot-with-associations", [](Json& s) { s["deletionPolicy"] = "Snapshot"; },
+             "deletionPolicy Snapshot takes a final FSx backup, which FSx does not take of a file system linked to S3"},
+        Case{"two-checkpoint-associations",
+             [](Json& s) {
+               s["dataRepository"]["associations"][1]["checkpoints"] = true;
+               s["dataRepository"]["associations"][2]["checkpoints"] = true;
+             },
+             "at most one association can be marked checkpoints: true"},
+        Case{"restore-needs-a-backup-id", [](Json& s) { s["fileSystem"]["fromBackup"] = "snap-1"; },
+             "spec.fileSystem.fromBackup in body should match '^backup-[0-9a-f]{8,}$'"},
+        Case{"restore-is-not-adopt",
+             [](Json& s) { s["fileSystem"] = {{"id", "fs-0123456789abcdef0"}, {"fromBackup", "backup-0123456789abcdef0"}}; },
+             "fileSystem.id adopts an existing file system: do not also set"},
         Case{"duplicate-path", [](Json& s) { s["dataRepository"]["associations"].push_back(Dra("/data", "other/")); },
              "Duplicate value"},
         Case{"nested-paths", [](Json& s) { s["dataRepository"]["associations"].push_back(Dra("/data/raw", "raw/")); },
@@ -130,12 +151,14 @@ TEST(CheckpointStoreCrdUpdateTest, WorkshopLayoutIsAcceptedAndImmutableFieldsSta
     spec["fileSystem"] = {{"id", "fs-0123456789abcdef0"}};
   });
   EXPECT_NE(s.message().find("cannot switch between adopting"), std::string::npos) << s.ToString();
+  s = update([](Json& spec) { spec["fileSystem"]["fromBackup"] = "backup-0123456789abcdef0"; });
+  EXPECT_NE(s.message().find("fromBackup can only be set when the store is created"), std::string::npos) << s.ToString();
   EXPECT_TRUE(update([](Json& spec) {
                 spec["fileSystem"]["storageCapacityGiB"] = 4800;
-                spec["fileSystem"]["backups"]["automaticRetentionDays"] = 7;
+                spec["dataRepository"]["finalExport"] = false;
                 spec["dataRepository"]["associations"].erase(3);
               }).ok())
-      << "growing capacity, changing retention and removing an association are allowed";
+      << "growing capacity, skipping the final export and removing an association are allowed";
 }
 
 }  // namespace

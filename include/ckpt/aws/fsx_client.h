@@ -21,6 +21,8 @@ class FsxClient {
 
   // Returns the FileSystem description (lifecycle CREATING).
   virtual StatusOr<Json> CreateFileSystem(const Json& request) = 0;
+  // A new file system restored from a backup; returns its description (lifecycle CREATING).
+  virtual StatusOr<Json> CreateFileSystemFromBackup(const Json& request) = 0;
   // All file systems when `ids` is empty; otherwise those ids (FileSystemNotFound if any is gone).
   virtual StatusOr<std::vector<Json>> DescribeFileSystems(const std::vector<std::string>& ids) = 0;
   virtual StatusOr<Json> UpdateFileSystem(const Json& request) = 0;
@@ -36,6 +38,8 @@ class FsxClient {
   virtual StatusOr<std::vector<Json>> DescribeBackups(const Json& request) = 0;
   virtual StatusOr<Json> CreateDataRepositoryTask(const Json& request) = 0;
   virtual StatusOr<std::vector<Json>> DescribeDataRepositoryTasks(const Json& request) = 0;
+  // {"TaskId": ...} -> {"Lifecycle": "CANCELING", "TaskId": ...}; an ended task: DataRepositoryTaskEnded.
+  virtual StatusOr<Json> CancelDataRepositoryTask(const Json& request) = 0;
   virtual Status TagResource(const std::string& arn, const Json& tags) = 0;
   virtual StatusOr<Json> ListTagsForResource(const std::string& arn) = 0;
 };

@@ -72,7 +72,11 @@ class CheckpointStoreReconciler final : public runtime::Reconciler {
   Status ConvergeAssociations(Ctx& c, const std::string& fs_id);
   Status ConvergeVolume(Ctx& c, const kube::Json& fs);
   StatusOr<bool> DeleteFileSystem(Ctx& c);
-  bool InUse(const kube::Json& store) const;
+  enum class ExportState { kDone, kWaiting };  // kDone: succeeded, skipped or nothing to export
+  StatusOr<ExportState> FinalExport(Ctx& c, const std::string& fs_id, const std::vector<kube::Json>& associations);
+  StatusOr<ExportState> ExportFailed(Ctx& c, const kube::Json& task);
+  // Names of the TrainRuns that have not finished and use `store` (its deletion waits for them).
+  std::vector<std::string> Users(const kube::Json& store) const;
   Status WriteStatus(Ctx& c);
   Status Refuse(Ctx& c, const std::string& condition, const Status& s);
 

@@ -21,6 +21,7 @@ struct Faults {
   double error_rate = 0;     // share answered with InternalServerError (500)
   std::chrono::milliseconds latency{0};
   bool stuck_lifecycle = false;  // resources never leave CREATING/UPDATING/DELETING
+  bool fail_tasks = false;       // data repository tasks end FAILED, with FailureDetails
 };
 
 struct FsxEmulatorOptions {

@@ -1,6 +1,6 @@
 // Table-driven tests of the CheckpointStore controller's pure planning: the FSx create request,
-// update deltas (one change at a time, capacity first), association diffs, PV/PVC shapes, and
-// condition transitions.
+// restore request, update deltas (one change at a time, capacity first), association diffs and
+// their Event text, the final export's paths and request, PV/PVC shapes, and condition transitions.
 #include "controllers/store_plan.h"
 
 #include <gtest/gtest.h>
@@ -37,6 +37,48 @@ TEST(StorePlanTest, CreateRequestCarriesSpecAndOwnerTag) {
   EXPECT_EQ(r["LustreConfiguration"]["AutomaticBackupRetentionDays"], 30);
   EXPECT_EQ(r["Tags"][0], Json({{"Key", kOwnerTag}, {"Value", "u-1"}}));
   EXPECT_EQ(r["Tags"][2], Json({{"Key", "team"}, {"Value", "ml"}}));
+}
+
+TEST(StorePlanTest, RestoreRequestLeavesTheShapeToTheBackup) {
+  Json store = Store();
+  store["spec"]["fileSystem"]["fromBackup"] = "backup-0123456789abcdef0";
+  Json r = CreateFromBackupRequest(store);
+  EXPECT_EQ(r["BackupId"], "backup-0123456789abcdef0");
+  EXPECT_FALSE(r.contains("StorageCapacity"));
+  EXPECT_FALSE(r.contains("FileSystemType"));
+  EXPECT_FALSE(r["LustreConfiguration"].contains("DeploymentType"));
+  EXPECT_FALSE(r["LustreConfiguration"].contains("PerUnitStorageThroughput"));
+  EXPECT_EQ(r["LustreConfiguration"]["DataCompressionType"], "LZ4");
+  EXPECT_EQ(r["SubnetIds"], Json::array({"subnet-1"}));
+  EXPECT_EQ(r["Tags"][0], Json({{"Key", kOwnerTag}, {"Value", "u-1"}}));
+}
+
+TEST(StorePlanTest, FinalExportCoversTheExportingAssociationsOnly) {
+  std::vector<Json> dras = {
+      Json::parse(R"({"FileSystemPath": "/data", "DataRepositoryPath": "s3://bkt/data/", "Lifecycle": "AVAILABLE",
+                      "S3": {"AutoImportPolicy": {"Events": ["NEW"]}}})"),
+      Json::parse(R"({"FileSystemPath": "/ckpt", "DataRepositoryPath": "s3://bkt/ckpt/", "Lifecycle": "AVAILABLE",
+                      "S3": {"AutoExportPolicy": {"Events": ["NEW"]}}})"),
+      Json::parse(R"({"FileSystemPath": "/old", "DataRepositoryPath": "s3://bkt/old/", "Lifecycle": "DELETING",
+                      "S3": {"AutoExportPolicy": {"Events": ["NEW"]}}})")};
+  auto plan = PlanFinalExport(dras);
+  ASSERT_TRUE(plan);
+  EXPECT_EQ(plan->paths, Json::array({"ckpt"})) << "relative to the file system root, as the API takes them";
+  EXPECT_EQ(plan->report_path, "s3://bkt/ckpt/");
+  Json r = FinalExportRequest("fs-1", *plan, "u-1", "exp-1");
+  EXPECT_EQ(r["Type"], "EXPORT_TO_REPOSITORY");
+  EXPECT_EQ(r["Report"]["Scope"], "FAILED_FILES_ONLY");
+  EXPECT_EQ(r["ClientRequestToken"], "exp-1");
+  EXPECT_FALSE(PlanFinalExport({dras[0]})) << "nothing exports: no task";
+}
+
+TEST(StorePlanTest, AssociationEventsAreSentences) {
+  Json a = Json::parse(R"({"AssociationId": "dra-1", "FileSystemPath": "/ckpt", "DataRepositoryPath": "s3://bkt/ckpt/",
+                           "S3": {"AutoExportPolicy": {"Events": ["NEW", "CHANGED"]}}})");
+  EXPECT_EQ(AssociationSummary("Created", a),
+            "creating data repository association dra-1: /ckpt <-> s3://bkt/ckpt/ (import none; export NEW,CHANGED)");
+  EXPECT_EQ(AssociationSummary("Deleted", {{"AssociationId", "dra-1"}, {"Lifecycle", "DELETING"}}),
+            "deleting data repository association dra-1");
 }
 
 TEST(StorePlanTest, FindTaggedIgnoresDeletingAndOthers) {

@@ -1,0 +1,42 @@
+// The state one CheckpointStore reconcile carries between its steps (see
+// checkpoint_store_reconciler.cc and store_final_export.cc): the store as cached, the status being
+// built (written once at the end, or at once where a step must record something before going on),
+// and whether to poll soon (a lifecycle is moving) or slowly (FSx refused a request).
+#pragma once
+
+#include <string>
+
+#include "ckpt/controllers/checkpoint_store.h"
+#include "controllers/store_plan.h"
+
+namespace ckpt::controllers {
+
+struct CheckpointStoreReconciler::Ctx {
+  Json store;
+  Json status;
+  const Json original_status;
+  std::string ns, name, uid, now;
+  int64_t generation = 0;
+  bool in_flight = false;  // a lifecycle is moving: poll soon
+  bool refused = false;    // FSx refused a request: retry slowly
+
+  explicit Ctx(Json s, std::string t)
+      : store(std::move(s)), status(store.value("status", Json::object())), original_status(status),
+        now(std::move(t)) {
+    const Json& md = store["metadata"];
+    ns = md.value("namespace", "");
+    name = md.value("name", "");
+    uid = md.value("uid", "");
+    generation = md.value("generation", 0);
+  }
+  void Condition(const std::string& type, bool ok, const std::string& reason, const std::string& message) {
+    SetCondition(status["conditions"], type, ok, reason, message, generation, now);
+  }
+  bool IsTrue(const std::string& type) const {
+    for (const auto& c : status.value("conditions", Json::array()))
+      if (c.value("type", "") == type) return c.value("status", "") == "True";
+    return false;
+  }
+};
+
+}  // namespace ckpt::controllers

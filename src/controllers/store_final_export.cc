@@ -1,0 +1,106 @@
+// The final export before a linked store's file system is deleted (policy Delete): one
+// EXPORT_TO_REPOSITORY data repository task over the associations that export to S3, so whatever
+// automatic export had not yet written (or could not) reaches S3 before the file system goes.
+// The task is recorded in status.finalExport (attempt, taskId, lifecycle) as soon as FSx accepts
+// it; its ClientRequestToken is derived from the store's UID and the attempt, so a crash between
+// create and record finds the same task again. FSx runs one task per file system at a time
+// (DataRepositoryTaskExecuting: wait), and refuses to delete a file system while a task is
+// PENDING or EXECUTING (APIReference/API_DataRepositoryTask.html), so nothing is deleted until the
+// task SUCCEEDED. A FAILED or CANCELED task stops the deletion: Ready=False (FinalExportFailed)
+// with FSx's failure details and the report location, one Warning Event, and a new attempt after
+// the refusal-retry interval; spec.dataRepository.finalExport: false skips the export.
+#include "ckpt/common/encoding.h"
+#include "controllers/store_context.h"
+
+namespace ckpt::controllers {
+namespace {
+
+bool Running(const std::string& lifecycle) {
+  return lifecycle == "PENDING" || lifecycle == "EXECUTING" || lifecycle == "CANCELING";
+}
+
+std::string FailureMessage(const Json& task, const std::string& retry_at) {
+  const std::string id = task.value("TaskId", "");
+  std::string m = "final export task " + id + " " + task.value("Lifecycle", "") + ": " +
+                  task.value("/FailureDetails/Message"_json_pointer, std::string("no details from FSx"));
+  if (task.contains("/Status/FailedCount"_json_pointer))
+    m += " (" + std::to_string(task["Status"].value("FailedCount", 0)) + " of " +
+         std::to_string(task["Status"].value("TotalCount", 0)) + " files failed)";
+  const std::string report = task.value("/Report/Path"_json_pointer, std::string());
+  if (!report.empty()) m += "; report: " + report + (report.ends_with("/") ? "" : "/") + "task-" + id + "/failures.csv";
+  return m + ". Nothing was deleted; the export is retried after " + retry_at +
+         ", or set spec.dataRepository.finalExport: false to delete without it.";
+}
+
+}  // namespace
+
+StatusOr<CheckpointStoreReconciler::ExportState> CheckpointStoreReconciler::FinalExport(
+    Ctx& c, const std::string& fs_id, const std::vector<Json>& associations) {
+  if (!c.store.value("/spec/dataRepository/finalExport"_json_pointer, true)) return ExportState::kDone;
+  Json& record = c.status["finalExport"];
+  if (!record.is_object()) record = Json::object();
+  if (!record.value("taskId", "").empty()) {
+    auto tasks = fsx_.DescribeDataRepositoryTasks({{"TaskIds", {record["taskId"]}}});
+    if (tasks.status().IsNotFound() || (tasks.ok() && tasks->empty())) {  // gone from FSx: start over
+      record = {{"attempt", record.value("attempt", 1) + 1}};
+      c.in_flight = true;
+      return ExportState::kWaiting;
+    }
+    RETURN_IF_ERROR(tasks.status());
+    const Json task = tasks->front();
+    const std::string lifecycle = task.value("Lifecycle", "");
+    record["lifecycle"] = lifecycle;
+    if (lifecycle == "SUCCEEDED") return ExportState::kDone;
+    if (Running(lifecycle)) {
+      c.Condition("Ready", false, "FinalExportRunning",
+                  "final export task " + task.value("TaskId", "") + " is " + lifecycle + "; the file system " + fs_id +
+                      " is deleted once it succeeds");
+      c.in_flight = true;
+      return ExportState::kWaiting;
+    }
+    return ExportFailed(c, task);
+  }
+  std::optional<FinalExportPlan> plan = PlanFinalExport(associations);
+  if (!plan) return ExportState::kDone;  // nothing exports to S3
+  const int attempt = record.value("attempt", 1);
+  auto created = fsx_.CreateDataRepositoryTask(
+      FinalExportRequest(fs_id, *plan, c.uid, "exp-" + HexEncode(Sha256(c.uid + "/" + std::to_string(attempt))).substr(0, 40)));
+  if (created.status().reason() == "DataRepositoryTaskExecuting") {  // another task runs: FSx takes one at a time
+    c.in_flight = true;
+    return ExportState::kWaiting;
+  }
+  if (!created.ok()) {
+    RETURN_IF_ERROR(Refuse(c, "Ready", created.status()));
+    return ExportState::kWaiting;
+  }
+  record = {{"attempt", attempt}, {"taskId", (*created)["TaskId"]}, {"lifecycle", (*created)["Lifecycle"]}};
+  c.Condition("Ready", false, "FinalExportRunning",
+              "final export task " + (*created).value("TaskId", "") + " started; the file system " + fs_id +
+                  " is deleted once it succeeds");
+  events_.Event(c.store, "Normal", "FinalExportStarted", "Delete",
+                "exporting " + plan->paths.dump() + " to S3 with task " + (*created).value("TaskId", "") +
+                    " before deleting " + fs_id);
+  c.in_flight = true;
+  RETURN_IF_ERROR(WriteStatus(c));  // record the task at once
+  return ExportState::kWaiting;
+}
+
+// A FAILED or CANCELED export: reported once, then a new attempt once retryAfter has passed.
+StatusOr<CheckpointStoreReconciler::ExportState> CheckpointStoreReconciler::ExportFailed(Ctx& c, const Json& task) {
+  Json& record = c.status["finalExport"];
+  if (!record.contains("retryAfter")) {
+    record["retryAfter"] = FormatRfc3339(clock_.Now() + options_.refusal_retry);
+    std::string message = FailureMessage(task, record["retryAfter"]);
+    c.Condition("Ready", false, "FinalExportFailed", message);
+    events_.Event(c.store, "Warning", "FinalExportFailed", "Delete", message);
+  }
+  if (c.now < record.value("retryAfter", "")) {  // RFC 3339 in UTC: ordered as text
+    c.refused = true;
+    return ExportState::kWaiting;
+  }
+  record = {{"attempt", record.value("attempt", 1) + 1}};  // the next reconcile starts a new task
+  c.in_flight = true;
+  return ExportState::kWaiting;
+}
+
+}  // namespace ckpt::controllers
