@@ -104,7 +104,8 @@ printf 'TrainRun llama-finetune: waiting until its pods run' >&2
 wait_until 60 is_phase trainrun/llama-finetune Running || die "run not Running; see $dir/operator.log"
 
 printf '\n' >&2
-"${kubectl[@]}" get checkpointstores,trainruns,pv,pvc,trainjobs,jobsets -n "$ns"
+"${kubectl[@]}" get checkpointstores,pv,pvc,trainjobs,jobsets -n "$ns"
+"${kubectl[@]}" get trainruns -n "$ns" -o wide   # with the S3 URI its checkpoints are exported to
 "${kubectl[@]}" get pods -n "$ns" -o wide -l trainops.io/trainrun=llama-finetune
 pod="$("${kubectl[@]}" get pods -n "$ns" -l trainops.io/trainrun=llama-finetune -o 'jsonpath={.items[0].metadata.name}')"
 cat >&2 <<EOT

@@ -23,7 +23,7 @@ export QUICKSTART_DIR="$scratch/state" BUILD_DIR="$scratch/build"
 trap 'bash hack/quickstart.sh down || true; rm -rf "$scratch"' EXIT
 out="$(eval "${commands[0]}" 2>&1)" || { echo "$out"; cat "$QUICKSTART_DIR"/*.log >&2 || true; fail "the quickstart failed"; }
 echo "$out" | tail -25
-for want in "checkpointstore.trainops.io/workshop .*AVAILABLE .*True" "trainrun.trainops.io/llama-finetune .*Running" \
+for want in "checkpointstore.trainops.io/workshop .*AVAILABLE .*True" "llama-finetune .*Running.* s3://training-ckpt-123456789012/checkpoints/runs/llama-finetune/" \
             "persistentvolumeclaim/workshop-ckpt .*Bound" "trainjob.trainer.kubeflow.org/llama-finetune" "Converged."; do
   echo "$out" | grep -Eq "$want" || fail "quickstart output lacks /$want/"
 done

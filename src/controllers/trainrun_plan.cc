@@ -26,19 +26,19 @@ void Upsert(Json& list, const Json& item) {
   list.push_back(item);
 }
 
-// Adds the store mount, /dev/shm, CHECKPOINT_DIR, placement and the trainer pod's identity to one
-// pod template spec.
-void Customize(Json& pod, const Json& trainrun, const std::string& claim) {
+// Adds the store's file system (mounted at its root), /dev/shm, CHECKPOINT_DIR and DATA_DIR,
+// placement and the trainer pod's identity to one pod template spec.
+void Customize(Json& pod, const Json& trainrun, const std::string& claim, const CheckpointLayout& layout) {
   const Json& spec = trainrun["spec"];
-  std::string mount = spec.value("/checkpoints/mountPath"_json_pointer, std::string("/checkpoints"));
-  Upsert(pod["volumes"], {{"name", "checkpoints"}, {"persistentVolumeClaim", {{"claimName", claim}}}});
+  Upsert(pod["volumes"], {{"name", kStoreVolume}, {"persistentVolumeClaim", {{"claimName", claim}}}});
   bool shm = spec.contains("sharedMemory");
   if (shm) Upsert(pod["volumes"], {{"name", "dshm"}, {"emptyDir", {{"medium", "Memory"}, {"sizeLimit", spec["sharedMemory"]}}}});
   for (auto& c : pod["containers"]) {
     if (c.value("name", "") != kTrainerContainer) continue;
-    Upsert(c["volumeMounts"], {{"name", "checkpoints"}, {"mountPath", mount}});
+    Upsert(c["volumeMounts"], {{"name", kStoreVolume}, {"mountPath", layout.mount_path}});
     if (shm) Upsert(c["volumeMounts"], {{"name", "dshm"}, {"mountPath", "/dev/shm"}});
-    Upsert(c["env"], {{"name", "CHECKPOINT_DIR"}, {"value", CheckpointDir(trainrun)}});
+    Upsert(c["env"], {{"name", "CHECKPOINT_DIR"}, {"value", layout.checkpoint_dir}});
+    if (!layout.data_dir.empty()) Upsert(c["env"], {{"name", "DATA_DIR"}, {"value", layout.data_dir}});
   }
   const Json placement = spec.value("placement", Json::object());
   const Json selector = placement.value("nodeSelector", Json::object());  // items() must not outlive it
@@ -73,22 +73,14 @@ bool IsTrainerJob(const Json& rj) {
          rj.value("name", "") == kTrainerContainer;
 }
 
-std::string CheckpointDir(const Json& trainrun) {
-  const Json& spec = trainrun["spec"];
-  std::string mount = spec.value("/checkpoints/mountPath"_json_pointer, std::string("/checkpoints"));
-  std::string sub = spec.value("/checkpoints/subPath"_json_pointer,
-                               "runs/" + trainrun["metadata"].value("name", std::string()));
-  while (!mount.empty() && mount.back() == '/') mount.pop_back();
-  return mount + "/" + sub;
-}
-
 std::string DerivedRuntimeName(const Json& trainrun) {
   std::string name = trainrun["metadata"].value("name", "") + "-runtime";
   if (name.size() <= 63) return name;
   return name.substr(0, 50) + "-" + HexEncode(Sha256(name)).substr(0, 12);
 }
 
-Json DeriveTrainingRuntime(const Json& source, const Json& trainrun, const std::string& claim) {
+Json DeriveTrainingRuntime(const Json& source, const Json& trainrun, const std::string& claim,
+                           const CheckpointLayout& layout) {
   Json spec = source.value("spec", Json::object());
   Json& jobset = spec["template"]["spec"];
   jobset["failurePolicy"]["maxRestarts"] = trainrun.value("/spec/resilience/maxRestarts"_json_pointer, 0);
@@ -100,7 +92,7 @@ Json DeriveTrainingRuntime(const Json& source, const Json& trainrun, const std::
     // torchrun rendezvous until the NCCL timeout, so a prompt gang restart from the last
     // checkpoint beats Kubernetes' default of 6 pod retries with 10 s..6 min backoff.
     job["backoffLimit"] = trainrun.value("/spec/resilience/podRetries"_json_pointer, 0);
-    Customize(job["template"]["spec"], trainrun, claim);
+    Customize(job["template"]["spec"], trainrun, claim, layout);
     LabelPods(job["template"], trainrun);
   }
   Json labels = source.value("/metadata/labels"_json_pointer, Json::object());

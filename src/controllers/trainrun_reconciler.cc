@@ -84,7 +84,8 @@ StatusOr<Action> TrainRunReconciler::Reconcile(const std::string& key) {
   kube::ObjectPtr store = caches_.stores.Get(kube::KeyOf(c.ns, store_name));
   std::string store_phase = store ? store->value("/status/phase"_json_pointer, std::string()) : "";
   c.status["maxRestarts"] = c.run.value("/spec/resilience/maxRestarts"_json_pointer, 0);
-  c.status["checkpointDir"] = CheckpointDir(c.run);
+  const CheckpointLayout layout = store ? PlanCheckpointLayout(c.run, *store) : CheckpointLayout{};
+  if (store) ReportLayout(c, layout);
   if (store_phase != "Ready") {
     c.Condition("StoreReady", false, store ? "StoreNotReady" : "StoreNotFound",
                 store ? "CheckpointStore " + store_name + " is " + (store_phase.empty() ? "not ready" : store_phase)
@@ -102,8 +103,8 @@ StatusOr<Action> TrainRunReconciler::Reconcile(const std::string& key) {
     return source.status();
   }
   const bool in_use = caches_.trainjobs.Get(key) != nullptr;
-  Status applied = ApplyRuntime(c, DeriveTrainingRuntime(*source, c.run, (*store)["spec"]["volume"].value("claimName", "")),
-                                in_use);
+  const std::string claim = (*store)["spec"]["volume"].value("claimName", "");
+  Status applied = ApplyRuntime(c, DeriveTrainingRuntime(*source, c.run, claim, layout), in_use);
   if (Refused(applied)) {
     RefuseRuntime(c, applied);
     return WriteStatusAndAwaitChange(c);  // only an edit of the TrainRun can help, and an edit wakes us
@@ -117,6 +118,19 @@ StatusOr<Action> TrainRunReconciler::Reconcile(const std::string& key) {
   std::string phase = c.status.value("phase", "");
   if (phase == "Succeeded" || phase == "Failed") return Action::AwaitChange();
   return Action::RequeueAfter(poll_);
+}
+
+// Where the run checkpoints, where that is exported to, and CheckpointsExported (one Warning
+// Event when it turns False: checkpoints that never reach S3 go with the file system).
+void TrainRunReconciler::ReportLayout(Ctx& c, const CheckpointLayout& layout) {
+  c.status["checkpointDir"] = layout.checkpoint_dir;
+  if (layout.checkpoint_uri.empty()) c.status.erase("checkpointURI");
+  else c.status["checkpointURI"] = layout.checkpoint_uri;
+  if (layout.data_dir.empty()) c.status.erase("dataDir");
+  else c.status["dataDir"] = layout.data_dir;
+  if (!layout.exported && c.PreviousReason("CheckpointsExported") != layout.reason)
+    events_.Event(c.run, "Warning", "CheckpointsNotExported", "Plan", layout.message);
+  c.Condition("CheckpointsExported", layout.exported, layout.reason, layout.message);
 }
 
 // The API server or Trainer's webhook refused the derived runtime (e.g. an affinity the

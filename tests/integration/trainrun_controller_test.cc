@@ -5,6 +5,8 @@
 // ServiceAccount, against the FSx emulator, so the store's claim the pods mount is real too. The
 // test never writes upstream status: it only ends pods the way a kubelet would report it (the
 // kwok stages in tests/envtest/kwok-stages.yaml), and watches what the upstream controllers do.
+// The checkpoint layout is checked on real pods: the file system at /fsx, CHECKPOINT_DIR under the
+// exporting association with its S3 URI in status, and CheckpointsExported=False when nothing exports.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -40,9 +42,15 @@ Json TrainRun(const std::string& name, const std::string& store, int max_restart
                          "resourcesPerNode": {"limits": {"nvidia.com/gpu": 8, "vpc.amazonaws.com/efa": 32}}}}})");
 }
 
-Json Store(const std::string& name) {
+// The workshop's store: data imported, checkpoints both ways, logs exported.
+Json Store(const std::string& name, bool export_checkpoints = true) {
   Json s = testing::CheckpointStoreObject(kNs, name);
   s["spec"]["volume"]["claimName"] = name + "-claim";
+  Json checkpoints = {{"path", "/checkpoints"}, {"prefix", "checkpoints/"}, {"import", {"NEW", "CHANGED", "DELETED"}}};
+  if (export_checkpoints) checkpoints["export"] = {"NEW", "CHANGED", "DELETED"};
+  s["spec"]["dataRepository"] = {{"bucket", "s3://training-ckpt-123456789012"},
+                                 {"associations", {{{"path", "/data"}, {"prefix", "data/"}, {"import", {"NEW"}}},
+                                                   checkpoints}}};
   return s;
 }
 
@@ -163,6 +171,9 @@ TEST_F(TrainRunControllerTest, RunsOnlyOnceItsPodsRunWithTheMountShmEnvAndPlacem
 
   Json status = Run("llama")["status"];
   EXPECT_EQ(status["runningPods"], 2);
+  EXPECT_EQ(status["checkpointDir"], "/fsx/checkpoints/runs/llama");
+  EXPECT_EQ(status["checkpointURI"], "s3://training-ckpt-123456789012/checkpoints/runs/llama/");
+  EXPECT_EQ(Condition("llama", "CheckpointsExported")["status"], "True");
   EXPECT_EQ(status["effectiveMaxRestarts"], 10);
   auto pods = Pods("llama");
   ASSERT_EQ(pods.size(), 2u);
@@ -174,15 +185,16 @@ TEST_F(TrainRunControllerTest, RunsOnlyOnceItsPodsRunWithTheMountShmEnvAndPlacem
     EXPECT_EQ(spec["nodeSelector"]["topology.kubernetes.io/zone"], "us-east-1a");
     Json volumes = Json::object();
     for (const auto& v : spec["volumes"]) volumes[v["name"].get<std::string>()] = v;
-    EXPECT_EQ(volumes["checkpoints"]["persistentVolumeClaim"]["claimName"], "late-store-claim");
+    EXPECT_EQ(volumes["fsx"]["persistentVolumeClaim"]["claimName"], "late-store-claim");
     EXPECT_EQ(volumes["dshm"]["emptyDir"]["medium"], "Memory");
     const Json& c = spec["containers"][0];
     Json mounts = Json::object(), env = Json::object();
     for (const auto& m : c["volumeMounts"]) mounts[m["name"].get<std::string>()] = m["mountPath"];
     for (const auto& e : c["env"]) env[e["name"].get<std::string>()] = e;
-    EXPECT_EQ(mounts["checkpoints"], "/checkpoints");
+    EXPECT_EQ(mounts["fsx"], "/fsx") << "the whole file system, associations at their own paths";
     EXPECT_EQ(mounts["dshm"], "/dev/shm");
-    EXPECT_EQ(env["CHECKPOINT_DIR"]["value"], "/checkpoints/runs/llama");
+    EXPECT_EQ(env["CHECKPOINT_DIR"]["value"], "/fsx/checkpoints/runs/llama") << "under the exporting association";
+    EXPECT_EQ(env["DATA_DIR"]["value"], "/fsx/data");
     EXPECT_EQ(env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"], "metadata.name");
     EXPECT_EQ(c["resources"]["limits"]["nvidia.com/gpu"], "8");
     EXPECT_EQ(pod["metadata"]["labels"]["kueue.x-k8s.io/queue-name"], "gpu");
@@ -191,6 +203,19 @@ TEST_F(TrainRunControllerTest, RunsOnlyOnceItsPodsRunWithTheMountShmEnvAndPlacem
   auto pvc = client_->Get(res::PersistentVolumeClaims(), kNs, "late-store-claim");
   EXPECT_EQ((*pvc)["status"]["phase"], "Bound");
   EXPECT_TRUE(EventReasons("llama").count("Running"));
+}
+
+TEST_F(TrainRunControllerTest, AStoreThatExportsNothingSaysCheckpointsStayOnTheFileSystem) {
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, Store("import-only", false)).ok());
+  ASSERT_TRUE(client_->Create(res::TrainRuns(), kNs, TrainRun("unsaved", "import-only")).ok());
+  ASSERT_TRUE(Eventually([] { return Condition("unsaved", "CheckpointsExported").value("reason", "") == "ExportDisabled"; }, 60s))
+      << Run("unsaved")["status"].dump(2);
+  Json c = Condition("unsaved", "CheckpointsExported");
+  EXPECT_EQ(c["status"], "False");
+  EXPECT_NE(c["message"].get<std::string>().find("do not reach S3"), std::string::npos) << c["message"];
+  EXPECT_FALSE(Run("unsaved")["status"].contains("checkpointURI"));
+  EXPECT_TRUE(EventReasons("unsaved").count("CheckpointsNotExported"));
+  EXPECT_TRUE(Eventually([] { return Phase("unsaved") == "Running"; }, 60s)) << "a warning, not a refusal: the run starts";
 }
 
 TEST_F(TrainRunControllerTest, APodFailureRestartsTheGangAndIsReportedWithItsCause) {

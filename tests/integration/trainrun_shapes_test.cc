@@ -8,6 +8,7 @@
 
 #include "controllers/trainrun_plan.h"
 #include "integration/envtest.h"
+#include "integration/test_objects.h"
 
 namespace ckpt {
 namespace {
@@ -30,7 +31,11 @@ TEST(TrainRunShapesTest, DerivedRuntimeAndTrainJobPassUpstreamValidation) {
   auto created = client->Create(res::TrainRuns(), "default", run);
   ASSERT_TRUE(created.ok()) << created.status().ToString();
 
-  Json rt = controllers::DeriveTrainingRuntime(*source, *created, "llm-ckpt");
+  Json store = testing::CheckpointStoreObject("default", "llm-ckpt");
+  store["spec"]["dataRepository"] = {{"bucket", "s3://bkt"}, {"associations", {{{"path", "/checkpoints"}, {"prefix", "ckpt/"},
+                                                                               {"export", {"NEW"}}}}}};
+  Json rt = controllers::DeriveTrainingRuntime(*source, *created, "llm-ckpt",
+                                               controllers::PlanCheckpointLayout(*created, store));
   auto stored_rt = client->Create(res::TrainingRuntimes(), "default", rt);
   ASSERT_TRUE(stored_rt.ok()) << testing::Envtest().trainer_version() << ": " << stored_rt.status().ToString();
   const Json& js = (*stored_rt)["spec"]["template"]["spec"];
@@ -39,7 +44,7 @@ TEST(TrainRunShapesTest, DerivedRuntimeAndTrainJobPassUpstreamValidation) {
   EXPECT_EQ(pod["volumes"][0]["persistentVolumeClaim"]["claimName"], "llm-ckpt");
   EXPECT_EQ(pod["volumes"][1]["emptyDir"]["medium"], "Memory");
   EXPECT_EQ(pod["nodeSelector"]["topology.kubernetes.io/zone"], "us-east-1a");
-  EXPECT_EQ(pod["containers"][0]["env"][0]["value"], "/checkpoints/runs/llama");
+  EXPECT_EQ(pod["containers"][0]["env"][0]["value"], "/fsx/checkpoints/runs/llama");
 
   auto job = client->Create(res::TrainJobs(), "default", controllers::BuildTrainJob(*created));
   ASSERT_TRUE(job.ok()) << testing::Envtest().trainer_version() << ": " << job.status().ToString();

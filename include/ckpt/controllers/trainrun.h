@@ -24,6 +24,8 @@
 
 namespace ckpt::controllers {
 
+struct CheckpointLayout;
+
 // Index function: TrainRun -> "<kind>/<runtime name>" of its runtimeRef.
 std::vector<std::string> TrainRunRuntimeKey(const kube::Json& trainrun);
 inline constexpr char kTrainRunsByRuntime[] = "by-runtime";
@@ -66,6 +68,7 @@ class TrainRunReconciler final : public runtime::Reconciler {
   StatusOr<kube::Json> SourceRuntime(const kube::Json& trainrun);
   Status ApplyRuntime(Ctx& c, kube::Json derived, bool in_use);
   void RefuseRuntime(Ctx& c, const Status& refusal);
+  void ReportLayout(Ctx& c, const CheckpointLayout& layout);
   enum class JobState { kReady, kRejected };
   StatusOr<JobState> EnsureTrainJob(Ctx& c);
   void Mirror(Ctx& c);

@@ -1,6 +1,8 @@
 // Tests of TrainRun planning: the derived runtime keeps upstream failure-policy rules, sets
 // maxRestarts, mounts the store and /dev/shm into the trainer container only, adds placement and
-// CHECKPOINT_DIR, is idempotent, and never changes the source; the TrainJob points at it.
+// CHECKPOINT_DIR and DATA_DIR, is idempotent, and never changes the source; the TrainJob points
+// at it. The checkpoint layout: directory under the checkpoint association, its S3 URI, and why
+// checkpoints would not reach S3.
 #include "controllers/trainrun_plan.h"
 
 #include <gtest/gtest.h>
@@ -21,7 +23,7 @@ Json Source() {
 
 Json Llama() {
   return Json::parse(R"({"metadata": {"name": "llama", "namespace": "ml", "uid": "tr-1"},
-    "spec": {"checkpointStore": "llm-ckpt", "checkpoints": {"mountPath": "/checkpoints/"},
+    "spec": {"checkpointStore": "llm-ckpt", "checkpoints": {"mountPath": "/mnt/fsx"},
              "runtimeRef": {"kind": "ClusterTrainingRuntime", "name": "torch-distributed"},
              "resilience": {"maxRestarts": 10}, "sharedMemory": "64Gi",
              "placement": {"nodeSelector": {"node.kubernetes.io/instance-type": "p5.48xlarge"}, "zone": "us-east-1a"},
@@ -29,9 +31,21 @@ Json Llama() {
                          "resourcesPerNode": {"limits": {"nvidia.com/gpu": 8}}}}})");
 }
 
+// The workshop's store: data in, checkpoints both ways, logs out.
+Json Workshop() {
+  return Json::parse(R"({"metadata": {"name": "llm-ckpt"}, "spec": {"dataRepository": {"bucket": "s3://bkt/", "associations": [
+      {"path": "/data", "prefix": "data/", "import": ["NEW"]},
+      {"path": "/checkpoints", "prefix": "ckpt/", "import": ["NEW"], "export": ["NEW", "CHANGED", "DELETED"]},
+      {"path": "/logs", "prefix": "logs/", "export": ["NEW"]}]}}})");
+}
+
+Json Derive(const Json& source, const Json& run) {
+  return DeriveTrainingRuntime(source, run, "llm-ckpt", PlanCheckpointLayout(run, Workshop()));
+}
+
 TEST(TrainRunPlanTest, DerivedRuntimeCarriesEverythingRunSpecific) {
   Json source = Source();
-  Json rt = DeriveTrainingRuntime(source, Llama(), "llm-ckpt");
+  Json rt = Derive(source, Llama());
   EXPECT_EQ(rt["kind"], "TrainingRuntime");
   EXPECT_EQ(rt["metadata"]["name"], "llama-runtime");
   EXPECT_EQ(rt["metadata"]["namespace"], "ml");
@@ -46,13 +60,14 @@ TEST(TrainRunPlanTest, DerivedRuntimeCarriesEverythingRunSpecific) {
   EXPECT_EQ(pod["nodeSelector"]["topology.kubernetes.io/zone"], "us-east-1a");
   EXPECT_EQ(pod["nodeSelector"]["node.kubernetes.io/instance-type"], "p5.48xlarge");
   const Json& c = pod["containers"][0];
-  EXPECT_EQ(c["volumeMounts"][0], Json({{"name", "checkpoints"}, {"mountPath", "/checkpoints/"}}));
+  EXPECT_EQ(c["volumeMounts"][0], Json({{"name", "fsx"}, {"mountPath", "/mnt/fsx"}}));
   EXPECT_EQ(c["volumeMounts"][1]["mountPath"], "/dev/shm");
-  EXPECT_EQ(c["env"][1], Json({{"name", "CHECKPOINT_DIR"}, {"value", "/checkpoints/runs/llama"}}));
+  EXPECT_EQ(c["env"][1], Json({{"name", "CHECKPOINT_DIR"}, {"value", "/mnt/fsx/checkpoints/runs/llama"}}));
+  EXPECT_EQ(c["env"][2], Json({{"name", "DATA_DIR"}, {"value", "/mnt/fsx/data"}}));
   const Json& init = js["replicatedJobs"][0]["template"]["spec"]["template"]["spec"];
   EXPECT_FALSE(init.contains("volumes")) << "only the trainer job is changed";
   EXPECT_EQ(source, Source()) << "the shared runtime is never edited";
-  EXPECT_EQ(DeriveTrainingRuntime(rt, Llama(), "llm-ckpt")["spec"], rt["spec"]) << "idempotent";
+  EXPECT_EQ(Derive(rt, Llama())["spec"], rt["spec"]) << "idempotent";
 }
 
 TEST(TrainRunPlanTest, TrainJobUsesTheDerivedRuntime) {
@@ -74,7 +89,7 @@ TEST(TrainRunPlanTest, PodRetriesPlacementAndPodIdentityReachTheTrainerJobOnly) 
   run["spec"]["trainer"]["serviceAccountName"] = "trainer";
   run["spec"]["trainer"]["podLabels"] = {{"kueue.x-k8s.io/queue-name", "gpu"}, {"trainops.io/trainrun", "spoofed"}};
   run["spec"]["trainer"]["podAnnotations"] = {{"note", "x"}};
-  Json rt = DeriveTrainingRuntime(Source(), run, "llm-ckpt");
+  Json rt = Derive(Source(), run);
   const Json& job = rt["spec"]["template"]["spec"]["replicatedJobs"][1]["template"]["spec"];
   EXPECT_EQ(job["backoffLimit"], 2);
   const Json& pod = job["template"]["spec"];
@@ -86,12 +101,12 @@ TEST(TrainRunPlanTest, PodRetriesPlacementAndPodIdentityReachTheTrainerJobOnly) 
   EXPECT_EQ(md["labels"]["kueue.x-k8s.io/queue-name"], "gpu");
   EXPECT_EQ(md["labels"]["trainops.io/trainrun"], "llama") << "the run label the pod cache selects on wins";
   EXPECT_EQ(md["annotations"]["note"], "x");
-  EXPECT_EQ(DeriveTrainingRuntime(rt, run, "llm-ckpt")["spec"], rt["spec"]) << "idempotent (tolerations not repeated)";
+  EXPECT_EQ(Derive(rt, run)["spec"], rt["spec"]) << "idempotent (tolerations not repeated)";
   const Json& init = rt["spec"]["template"]["spec"]["replicatedJobs"][0]["template"]["spec"];
   EXPECT_FALSE(init.contains("backoffLimit")) << "initializer jobs keep their own policy";
   run["spec"]["resilience"].erase("podRetries");
-  EXPECT_EQ(DeriveTrainingRuntime(Source(), run, "llm-ckpt")["spec"]["template"]["spec"]["replicatedJobs"][1]["template"]
-                                                              ["spec"]["backoffLimit"], 0) << "default: gang restart at once";
+  EXPECT_EQ(Derive(Source(), run)["spec"]["template"]["spec"]["replicatedJobs"][1]["template"]["spec"]["backoffLimit"], 0)
+      << "default: gang restart at once";
 }
 
 TEST(TrainRunPlanTest, AutoProcessesPerNodeIsLeftOut) {
@@ -102,16 +117,48 @@ TEST(TrainRunPlanTest, AutoProcessesPerNodeIsLeftOut) {
   EXPECT_EQ(BuildTrainJob(run)["spec"]["trainer"]["numProcPerNode"], 4);
 }
 
-TEST(TrainRunPlanTest, NamesAndDirectories) {
+TEST(TrainRunPlanTest, DerivedRuntimeNameFits) {
   Json run = Llama();
-  run["spec"]["checkpoints"] = {{"mountPath", "/ckpt"}, {"subPath", "exp/42"}};
-  EXPECT_EQ(CheckpointDir(run), "/ckpt/exp/42");
-  run["spec"].erase("checkpoints");
-  EXPECT_EQ(CheckpointDir(run), "/checkpoints/runs/llama");
   run["metadata"]["name"] = std::string(60, 'a');
   std::string name = DerivedRuntimeName(run);
   EXPECT_LE(name.size(), 63u);
   EXPECT_EQ(name.substr(0, 50), std::string(50, 'a'));
+}
+
+TEST(CheckpointLayoutTest, DefaultsUnderTheCheckpointAssociationWithItsS3Uri) {
+  Json run = Llama();
+  run["spec"].erase("checkpoints");
+  CheckpointLayout l = PlanCheckpointLayout(run, Workshop());
+  EXPECT_EQ(l.mount_path, "/fsx");
+  EXPECT_EQ(l.checkpoint_dir, "/fsx/checkpoints/runs/llama");
+  EXPECT_EQ(l.data_dir, "/fsx/data");
+  EXPECT_EQ(l.checkpoint_uri, "s3://bkt/ckpt/runs/llama/");
+  EXPECT_TRUE(l.exported);
+  Json marked = Workshop();
+  marked["spec"]["dataRepository"]["associations"][2]["checkpoints"] = true;
+  l = PlanCheckpointLayout(run, marked);
+  EXPECT_EQ(l.checkpoint_dir, "/fsx/logs/runs/llama") << "the association marked checkpoints: true wins";
+  EXPECT_EQ(l.checkpoint_uri, "s3://bkt/logs/runs/llama/");
+  run["spec"]["checkpoints"] = {{"subPath", "checkpoints"}};
+  EXPECT_EQ(PlanCheckpointLayout(run, Workshop()).checkpoint_uri, "s3://bkt/ckpt/") << "the association's own root";
+}
+
+TEST(CheckpointLayoutTest, SaysWhyCheckpointsWouldNotReachS3) {
+  Json run = Llama();
+  run["spec"]["checkpoints"]["subPath"] = "scratch/exp";
+  CheckpointLayout l = PlanCheckpointLayout(run, Workshop());
+  EXPECT_EQ(l.checkpoint_dir, "/mnt/fsx/scratch/exp") << "mountPath is the user's when set";
+  EXPECT_FALSE(l.exported);
+  EXPECT_EQ(l.reason, "OutsideEveryAssociation");
+  EXPECT_TRUE(l.checkpoint_uri.empty());
+  run["spec"]["checkpoints"]["subPath"] = "data/ckpt";
+  EXPECT_EQ(PlanCheckpointLayout(run, Workshop()).reason, "ExportDisabled") << "/data only imports";
+  Json unlinked = {{"metadata", {{"name", "plain"}}}, {"spec", Json::object()}};
+  run["spec"].erase("checkpoints");
+  l = PlanCheckpointLayout(run, unlinked);
+  EXPECT_EQ(l.reason, "StoreNotLinked");
+  EXPECT_EQ(l.checkpoint_dir, "/fsx/runs/llama");
+  EXPECT_TRUE(l.data_dir.empty());
 }
 
 }  // namespace
