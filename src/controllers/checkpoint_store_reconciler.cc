@@ -76,8 +76,28 @@ StatusOr<Action> CheckpointStoreReconciler::Reconcile(const std::string& key) {
   kube::ObjectPtr obj = caches_.stores.Get(key);
   if (!obj) return Action::AwaitChange();  // deleted: the finalizer already ran
   Ctx c(*obj, FormatRfc3339(clock_.Now()));
-  if (c.store["metadata"].contains("deletionTimestamp")) return Finalize(c);
-  return Converge(c);
+  StatusOr<Action> result = c.store["metadata"].contains("deletionTimestamp") ? Finalize(c) : Converge(c);
+  if (!result.ok() && result.status().IsConflict()) return result;
+  int failures = 0;
+  {
+    std::lock_guard<std::mutex> l(failures_mu_);
+    if (result.ok()) failures_.erase(key);
+    else failures = ++failures_[key];
+  }
+  if (failures >= 2) ReportPersistentError(c, result.status());
+  return result;
+}
+
+// An error that outlived a retry (a write conflict does not count: the next reconcile reads the
+// newer object): the status observed so far, Ready=False with the API server's or FSx's reason and
+// message, and a Warning Event when the reason is new. The queue's backoff keeps retrying; the
+// next successful reconcile sets Ready from the other conditions again.
+void CheckpointStoreReconciler::ReportPersistentError(Ctx& c, const Status& error) {
+  const std::string reason = error.reason().empty() ? std::string(StatusCodeName(error.code())) : error.reason();
+  if (c.PreviousReason("Ready") != reason) events_.Event(c.store, "Warning", reason, "Reconcile", error.message());
+  c.Condition("Ready", false, reason, error.message());
+  if (c.status.value("phase", "") != "Deleting") c.status["phase"] = "Error";
+  if (Status written = WriteStatus(c); !written.ok()) spdlog::warn("could not record the error in status: {}", written.ToString());
 }
 
 // A transient error goes back to the caller (the queue's backoff); anything else FSx said is a

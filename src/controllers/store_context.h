@@ -32,6 +32,11 @@ struct CheckpointStoreReconciler::Ctx {
   void Condition(const std::string& type, bool ok, const std::string& reason, const std::string& message) {
     SetCondition(status["conditions"], type, ok, reason, message, generation, now);
   }
+  std::string PreviousReason(const std::string& type) const {
+    for (const auto& c : original_status.value("conditions", Json::array()))
+      if (c.value("type", "") == type) return c.value("reason", "");
+    return "";
+  }
   bool IsTrue(const std::string& type) const {
     for (const auto& c : status.value("conditions", Json::array()))
       if (c.value("type", "") == type) return c.value("status", "") == "True";

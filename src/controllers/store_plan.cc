@@ -188,6 +188,7 @@ std::optional<FinalExportPlan> PlanFinalExport(const std::vector<Json>& associat
     if (plan.report_path.empty()) plan.report_path = a.value("DataRepositoryPath", "");
   }
   if (plan.paths.empty()) return std::nullopt;
+  std::sort(plan.paths.begin(), plan.paths.end());  // FSx lists associations in id order
   return plan;
 }
 

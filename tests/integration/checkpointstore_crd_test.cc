@@ -131,6 +131,15 @@ INSTANTIATE_TEST_SUITE_P(
       return n;
     });
 
+TEST(CheckpointStoreCrdNameTest, ANameThatCannotBeALabelValueIsRefusedAtApply) {
+  auto client = testing::Envtest().NewClient();
+  auto r = client->Create(res::CheckpointStores(), "default", Workshop(std::string(64, 'n')));
+  ASSERT_TRUE(r.status().IsInvalid()) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("metadata.name must be at most 63 characters: it is a label value"), std::string::npos)
+      << r.status().message();
+  EXPECT_TRUE(client->Create(res::CheckpointStores(), "default", Workshop(std::string(63, 'n'))).ok());
+}
+
 TEST(CheckpointStoreCrdUpdateTest, WorkshopLayoutIsAcceptedAndImmutableFieldsStayPut) {
   auto client = testing::Envtest().NewClient();
   auto created = client->Create(res::CheckpointStores(), "default", Workshop("workshop"));

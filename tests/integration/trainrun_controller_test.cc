@@ -337,6 +337,29 @@ TEST_F(TrainRunControllerTest, DeletingTheRunRemovesEverythingItMadeAndNotTheSto
   EXPECT_TRUE(client_->Get(res::ClusterTrainingRuntimes(), "", "torch-distributed").ok());
 }
 
+TEST_F(TrainRunControllerTest, DeletingAStoreARunUsesWaitsForTheRunThenExportsAndDeletes) {
+  Json store = Store("held-store");
+  store["spec"]["deletionPolicy"] = "Delete";
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, store).ok());
+  ASSERT_TRUE(client_->Create(res::TrainRuns(), kNs, TrainRun("holder", "held-store")).ok());
+  ASSERT_TRUE(Eventually([] { return Phase("holder") == "Running"; }, 60s)) << Run("holder")["status"].dump(2);
+  const std::string fs_id = (*client_->Get(res::CheckpointStores(), kNs, "held-store"))["status"]["fileSystemId"];
+  ASSERT_TRUE(client_->Delete(res::CheckpointStores(), kNs, "held-store").ok());
+  auto held = [] { return *client_->Get(res::CheckpointStores(), kNs, "held-store"); };
+  ASSERT_TRUE(Eventually([&] { return held().value("/status/phase"_json_pointer, std::string()) == "Deleting"; }, 30s));
+  std::this_thread::sleep_for(1s);
+  Json status = held()["status"];
+  EXPECT_NE(status.dump().find("use this store: holder"), std::string::npos) << "names the run: " << status.dump(2);
+  EXPECT_TRUE(fsx_->DescribeFileSystems({fs_id}).ok()) << "nothing deleted while the run runs";
+  EXPECT_EQ(Phase("holder"), "Running");
+  ASSERT_TRUE(client_->Delete(res::TrainRuns(), kNs, "holder").ok());
+  EXPECT_TRUE(Eventually([] { return client_->Get(res::CheckpointStores(), kNs, "held-store").status().IsNotFound(); }, 60s))
+      << held()["status"].dump(2);
+  auto tasks = fsx_->DescribeDataRepositoryTasks({{"Filters", {{{"Name", "file-system-id"}, {"Values", {fs_id}}}}}});
+  ASSERT_TRUE(tasks.ok());
+  EXPECT_EQ(tasks->size(), 1u) << "the final export ran once the run was gone";
+}
+
 }  // namespace
 }  // namespace ckpt
 

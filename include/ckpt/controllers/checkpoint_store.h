@@ -12,7 +12,9 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 
 #include "ckpt/aws/fsx_client.h"
 #include "ckpt/kube/store.h"
@@ -79,6 +81,7 @@ class CheckpointStoreReconciler final : public runtime::Reconciler {
   std::vector<std::string> Users(const kube::Json& store) const;
   Status WriteStatus(Ctx& c);
   Status Refuse(Ctx& c, const std::string& condition, const Status& s);
+  void ReportPersistentError(Ctx& c, const Status& error);
 
   StatusOr<kube::Json> EnsureClaim(Ctx& c, const kube::Json& fs);
 
@@ -89,6 +92,8 @@ class CheckpointStoreReconciler final : public runtime::Reconciler {
   runtime::EventRecorder& events_;
   Clock& clock_;
   const CheckpointStoreOptions options_;
+  std::mutex failures_mu_;
+  std::map<std::string, int> failures_;  // consecutive failed reconciles, failing stores only
 };
 
 }  // namespace ckpt::controllers
