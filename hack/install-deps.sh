@@ -16,6 +16,7 @@ build_only=0
 ((build_only)) || packages+=(
   git openssl curl procps python3 python3-venv python3-yaml
   libgtest-dev libgmock-dev googletest libbenchmark-dev
+  clang-14 libclang-rt-14-dev
 )
 
 missing=()

@@ -106,10 +106,16 @@ StatusOr<ClientConfig> LoadKubeconfig(const std::string& path, const std::string
   auto pos = p.find(':');  // KUBECONFIG may list several files; the first one wins here
   if (pos != std::string::npos) p = p.substr(0, pos);
   ASSIGN_OR_RETURN(std::string text, ReadFile(p));
+  auto parsed = ParseKubeconfig(text, fs::path(p).parent_path().string(), context);
+  if (!parsed.ok()) return parsed.status().WithContext("kubeconfig " + p);
+  return parsed;
+}
+
+StatusOr<ClientConfig> ParseKubeconfig(const std::string& text, const std::string& base_dir, const std::string& context) {
   try {
-    return Parse(YAML::Load(text), fs::path(p).parent_path(), context);
+    return Parse(YAML::Load(text), base_dir, context);
   } catch (const YAML::Exception& e) {
-    return InvalidArgument("kubeconfig " + p + ": " + e.what());
+    return InvalidArgument(e.what());
   }
 }
 

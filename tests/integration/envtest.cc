@@ -169,6 +169,28 @@ bool CheckOperatorCalls(const ControlPlane& cp, const std::string& binary) {
   return audit->denied.empty();
 }
 
+// After the tests: every log file of this control plane (its components', the daemons' the tests
+// started) is copied under $CKPT_TEST_LOG_DIR/<binary>-<trainer>/, and the credentials it issued
+// (the admin's static token, the operator's ServiceAccount token) are appended to
+// $CKPT_TEST_LOG_DIR/known-secrets, so tests/log_secrets_test.sh can check that no log carries one.
+void KeepLogs(const ControlPlane& cp, const std::string& binary, const std::string& operator_token) {
+  const char* root = std::getenv("CKPT_TEST_LOG_DIR");
+  if (!root) return;
+  namespace fs = std::filesystem;
+  const fs::path into = fs::path(root) / (binary + "-" + cp.trainer_version());
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(cp.dir(), ec); !ec && it != fs::recursive_directory_iterator(); ++it) {
+    if (!it->is_regular_file() || it->path().extension() != ".log") continue;
+    fs::path target = into / fs::relative(it->path(), cp.dir());
+    fs::create_directories(target.parent_path(), ec);
+    fs::copy_file(it->path(), target, fs::copy_options::overwrite_existing, ec);
+  }
+  std::ofstream secrets(fs::path(root) / "known-secrets", std::ios::app);
+  std::ifstream tokens(cp.dir() + "/tokens.csv");
+  for (std::string line; std::getline(tokens, line);) secrets << line.substr(0, line.find(',')) << "\n";
+  if (!operator_token.empty()) secrets << operator_token << "\n";
+}
+
 }  // namespace
 
 ControlPlane& Envtest() {
@@ -188,7 +210,9 @@ int RunWithEnvtest(int argc, char** argv) {
   }
   g_shared = cp->get();
   int rc = RUN_ALL_TESTS();
-  if (!CheckOperatorCalls(**cp, std::filesystem::path(argv[0]).filename().string())) rc = 1;
+  const std::string binary = std::filesystem::path(argv[0]).filename().string();
+  if (!CheckOperatorCalls(**cp, binary)) rc = 1;
+  KeepLogs(**cp, binary, (*cp)->KnownOperatorToken());
   g_shared = nullptr;
   return rc;
 }

@@ -59,6 +59,8 @@ class ControlPlane {
   StatusOr<std::string> KubeconfigWithToken(const std::string& token, const std::string& file_name) const;
   // A token for ServiceAccount ckpt-system/`name`, creating the namespace and account if missing.
   StatusOr<std::string> ServiceAccountToken(const std::string& name) const;
+  // The operator's token if one was issued ("" otherwise).
+  const std::string& KnownOperatorToken() const { return operator_token_; }
 
  private:
   ControlPlane() = default;

@@ -40,6 +40,9 @@ struct ClientConfig {
 // Loads `path` (or $KUBECONFIG, then ~/.kube/config when empty) and resolves `context`
 // (the current-context when empty). Relative file references resolve against the file's folder.
 StatusOr<ClientConfig> LoadKubeconfig(const std::string& path, const std::string& context = "");
+// The same from the file's text; relative file references resolve against `base_dir`.
+StatusOr<ClientConfig> ParseKubeconfig(const std::string& text, const std::string& base_dir,
+                                       const std::string& context = "");
 
 // Builds the in-cluster config from KUBERNETES_SERVICE_HOST/PORT and the service-account mount
 // (`root` overrides /var/run/secrets/kubernetes.io/serviceaccount for tests).

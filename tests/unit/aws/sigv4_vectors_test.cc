@@ -3,6 +3,8 @@
 // string to sign and Authorization header must equal the published ones byte for byte.
 #include <gtest/gtest.h>
 
+#include "fakes/http_request_text.h"
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -27,36 +29,6 @@ std::string Slurp(const fs::path& p) {
   return ss.str();
 }
 
-// Parses a .req file: "METHOD PATH HTTP/1.1", headers (continuation lines start with a space),
-// a blank line, the body.
-http::HttpRequest ParseReq(const std::string& text) {
-  http::HttpRequest r;
-  std::istringstream in(text);
-  std::string line;
-  std::getline(in, line);
-  r.method = line.substr(0, line.find(' '));
-  std::string path = line.substr(line.find(' ') + 1, line.rfind(" HTTP/") - line.find(' ') - 1);
-  std::string host;
-  while (std::getline(in, line) && !line.empty()) {
-    if ((line[0] == ' ' || line[0] == '\t') && !r.headers.empty()) {
-      r.headers.back().second += "\n" + line;
-      continue;
-    }
-    auto colon = line.find(':');
-    r.headers.emplace_back(line.substr(0, colon), line.substr(colon + 1));
-    if (line.substr(0, colon) == "Host") host = line.substr(colon + 1);
-  }
-  std::string body, rest;
-  bool first = true;
-  while (std::getline(in, rest)) {
-    body += (first ? "" : "\n") + rest;
-    first = false;
-  }
-  r.body = body;
-  r.url = "https://" + host + path;
-  return r;
-}
-
 std::vector<fs::path> Cases() {
   std::vector<fs::path> out;
   for (const auto& e : fs::recursive_directory_iterator(kSuite))
@@ -75,12 +47,12 @@ TEST(SigV4VectorsTest, EveryUpstreamCaseMatches) {
     std::string name = req.stem();
     SCOPED_TRACE(name);
     auto signer = NewSigV4Signer(clock, {.sign_security_token = name != "post-sts-header-after"});
-    http::HttpRequest request = ParseReq(Slurp(req));
+    http::HttpRequest request = testing::ParseRequestText(Slurp(req));
     // A case's session token is the one its signed request (.sreq) carries; post-sts-header-after
     // adds the suite's token (readme.txt) only after signing.
     std::string token;
     fs::path base = req.parent_path() / name;
-    for (const auto& [k, v] : ParseReq(Slurp(base.string() + ".sreq")).headers)
+    for (const auto& [k, v] : testing::ParseRequestText(Slurp(base.string() + ".sreq")).headers)
       if (k == "X-Amz-Security-Token") token = v;
     if (name == "post-sts-header-after") {
       EXPECT_EQ(token, kToken);
