@@ -12,10 +12,10 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seconds=20
 [[ "${1:-}" == "--seconds" ]] && seconds="$2"
 build="${FUZZ_BUILD_DIR:-$root/build-fuzz}"
-cc=clang-14 cxx=clang++-14
+cxx=clang++-14
 command -v "$cxx" >/dev/null || { echo "fuzz: $cxx missing: run bash hack/install-deps.sh" >&2; exit 1; }
 
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" \
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER="$cxx" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCKPT_FUZZ=ON -DCKPT_SANITIZE=address,undefined \
   -DCKPT_BUILD_TESTS=OFF -DCKPT_BUILD_BENCH=OFF >/dev/null
 targets=(kubeconfig watch_decoder fsx_response sigv4)

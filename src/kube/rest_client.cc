@@ -183,7 +183,10 @@ Status RestClient::Watch(const Resource& r, std::string_view ns, const WatchOpti
     return decode_status.ok();
   };
   h.cancelled = [&] { return o.stop.stop_requested(); };
+  const auto start = clock_.Monotonic();
   auto result = transport_->Stream(req, h);
+  if (config_.on_request)  // counted like client-go: a watch is a request too (failed ones included)
+    config_.on_request("WATCH", http_status, std::chrono::duration<double>(clock_.Monotonic() - start).count());
   if (!result.ok()) return result.status();
   if (*result == 401) tokens_->Invalidate();
   if (*result < 200 || *result >= 300) return StatusFromResponse({*result, {}, error_body});

@@ -86,7 +86,8 @@ void Metrics::ActiveWorkers(const std::string& controller, double delta) {
 
 void Metrics::RestRequest(std::string_view method, int code, double seconds) {
   rest_requests_.Add({{"method", std::string(method)}, {"code", code ? std::to_string(code) : "<error>"}}).Increment();
-  rest_latency_.Add({{"verb", std::string(method)}}, LatencyBuckets()).Observe(seconds);
+  if (method != "WATCH")  // a watch lasts minutes by design: its duration is not a latency
+    rest_latency_.Add({{"verb", std::string(method)}}, LatencyBuckets()).Observe(seconds);
 }
 
 void Metrics::FsxRequest(std::string_view op, std::string_view code) {

@@ -13,6 +13,8 @@
 #   control-plane.sh start DIR [--trainer v2.1.0|v2.3.0] [--training-stack] [--owner-pid PID] [--no-crds]
 #   control-plane.sh stop DIR
 #   control-plane.sh restart-apiserver DIR      # same ports, certs and etcd: a real API restart
+#   control-plane.sh stop-apiserver DIR         # an API server outage (etcd keeps running) ...
+#   control-plane.sh start-apiserver DIR        # ... and its end
 #
 # After start, DIR/kubeconfig reaches the API server as the admin user and DIR/env holds
 # KUBECONFIG, CKPT_APISERVER_URL, CKPT_ETCD_URL and CKPT_ADMIN_TOKEN.
@@ -304,5 +306,7 @@ case "${1:-}" in
   start) shift; cmd_start "$@" ;;
   stop) cmd_stop "$2" ;;
   restart-apiserver) cmd_restart_apiserver "$2" ;;
-  *) die "usage: control-plane.sh start|stop|restart-apiserver DIR [flags]" ;;
+  stop-apiserver) stop_pid "$2/apiserver.pid" ;;
+  start-apiserver) start_apiserver "$2" ;;
+  *) die "usage: control-plane.sh start|stop|restart-apiserver|stop-apiserver|start-apiserver DIR [flags]" ;;
 esac

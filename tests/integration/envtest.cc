@@ -90,6 +90,8 @@ kube::ClientConfig ControlPlane::client_config() const {
 kube::KubeClientPtr ControlPlane::NewClient() const { return kube::NewRestClient(client_config()); }
 
 Status ControlPlane::RestartApiServer() { return Run("bash " + kScript + " restart-apiserver " + dir_).status(); }
+Status ControlPlane::StopApiServer() { return Run("bash " + kScript + " stop-apiserver " + dir_).status(); }
+Status ControlPlane::StartApiServer() { return Run("bash " + kScript + " start-apiserver " + dir_).status(); }
 
 StatusOr<int64_t> ControlPlane::CompactEtcd() const {
   auto http = http::NewCurlTransport({});

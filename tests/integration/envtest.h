@@ -43,6 +43,10 @@ class ControlPlane {
 
   // Stops and restarts kube-apiserver on the same port and etcd data.
   Status RestartApiServer();
+  // An outage: kube-apiserver stopped (etcd and everything else keep running), then started again
+  // on the same port, certificates and etcd data once it answers.
+  Status StopApiServer();
+  Status StartApiServer();
   // Compacts etcd's history up to its current revision (through etcd's JSON gateway) and returns
   // that revision: watches resuming from an older resourceVersion then get 410 Gone.
   StatusOr<int64_t> CompactEtcd() const;

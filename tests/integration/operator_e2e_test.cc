@@ -39,6 +39,8 @@ const kube::Resource kServices{"", "v1", "services", "Service", true};
 const kube::Resource kClusterRoles{"rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false};
 const std::string kSource = CKPT_SOURCE_DIR;
 
+using testing::HttpGet;
+using testing::PortFromLog;
 using testing::ReadFile;
 
 // The daemon as a child process, its stdout+stderr in `log`.
@@ -52,18 +54,6 @@ pid_t StartOperator(const std::string& kubeconfig, const std::string& fsx_url, c
   pid_t pid = testing::SpawnOperator(CKPT_OPERATOR_BINARY, args, log);
   EXPECT_GT(pid, 0);
   return pid;
-}
-
-// "probes on 127.0.0.1:0 (port 41234)" -> 41234
-int PortFromLog(const std::string& log, const std::string& what) {
-  std::smatch m;
-  std::string text = ReadFile(log);
-  if (!std::regex_search(text, m, std::regex(what + " on \\S+ \\(port (\\d+)\\)"))) return 0;
-  return std::stoi(m[1]);
-}
-
-StatusOr<http::HttpResponse> HttpGet(int port, const std::string& path) {
-  return http::NewCurlTransport({})->Send({"GET", "http://127.0.0.1:" + std::to_string(port) + path, {}, ""});
 }
 
 class OperatorEndToEndTest : public ::testing::Test {

@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <regex>
+#include <sstream>
 
 extern char** environ;
 
@@ -42,6 +44,29 @@ int StopOperator(pid_t pid) {
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+int PortFromLog(const std::string& log, const std::string& what) {
+  std::smatch m;
+  const std::string text = ReadFile(log);
+  if (!std::regex_search(text, m, std::regex(what + " on \\S+ \\(port (\\d+)\\)"))) return 0;
+  return std::stoi(m[1]);
+}
+
+StatusOr<http::HttpResponse> HttpGet(int port, const std::string& path) {
+  return http::NewCurlTransport({})->Send({"GET", "http://127.0.0.1:" + std::to_string(port) + path, {}, ""});
+}
+
+double MetricSum(const std::string& exposition, const std::string& metric, const std::string& label_filter) {
+  double sum = 0;
+  std::istringstream in(exposition);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.starts_with(metric) || line.size() <= metric.size() || (line[metric.size()] != '{' && line[metric.size()] != ' '))
+      continue;
+    if (!label_filter.empty() && line.find(label_filter) == std::string::npos) continue;
+    sum += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
 }
 
 }  // namespace ckpt::testing

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "ckpt/http/transport.h"
+
 namespace ckpt::testing {
 
 // Starts CKPT_OPERATOR_BINARY-like `binary` with `args`; output goes to `log`. Returns the pid (0 on failure).
@@ -17,5 +19,13 @@ int StopOperator(pid_t pid);
 
 // A whole file ("" when missing).
 std::string ReadFile(const std::string& path);
+
+// The port the daemon logged for `what` ("probes on 127.0.0.1:0 (port 41234)" -> 41234), 0 if none.
+int PortFromLog(const std::string& log, const std::string& what);
+// GET http://127.0.0.1:<port><path>.
+StatusOr<http::HttpResponse> HttpGet(int port, const std::string& path);
+// The sum of every sample of `metric` whose labels contain `label_filter` ("" = all), from a
+// Prometheus text exposition.
+double MetricSum(const std::string& exposition, const std::string& metric, const std::string& label_filter = "");
 
 }  // namespace ckpt::testing
