@@ -3,7 +3,9 @@
 // SIGKILLed at random moments (at least 25 times) and restarted at once. At the end every FSx
 // resource is accounted for: each living store has exactly one file system and one association
 // per declared path, nothing is left of a deleted store (no file system, no association, no
-// finalizer, no TrainRun), and nothing in FSx belongs to no store. Prints one line of figures.
+// finalizer, no TrainRun), and nothing in FSx belongs to no store. And a leader SIGKILLed while
+// its FSx creates are in flight: the standby takes over and nothing is created twice. Each prints
+// one line of figures.
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -217,6 +219,53 @@ TEST_F(OperatorChaosTest, SigkilledWhileCreatingEditingAndDeletingLeavesNothingD
   EXPECT_EQ(orphans, 0);
   EXPECT_EQ(finalizers_left, 0);
   EXPECT_EQ(runs_left, 0);
+}
+
+// Two replicas with leader election; every FSx call takes 400 ms, so creates are in flight when
+// the leader is SIGKILLed. The standby takes the lease once it expires and finishes the work that
+// the dead leader started: one file system per store, none created twice.
+TEST_F(OperatorChaosTest, LeaderKilledInTheMiddleOfBusyReconcilesNeverCreatesTwice) {
+  emulator_->SetFaults({.latency = 400ms});
+  std::vector<std::string> elected = args_;
+  std::erase(elected, "--leader-elect=false");
+  const std::string dir = testing::Envtest().dir();
+  auto spawn = [&](const std::string& id) {
+    std::vector<std::string> a = elected;
+    a.insert(a.end(), {"--leader-election-identity", id});
+    return testing::SpawnOperator(CKPT_OPERATOR_BINARY, a, dir + "/" + id + ".log");
+  };
+  const pid_t first = spawn("replica-a");
+  ASSERT_TRUE(Eventually([&] { return testing::ReadFile(dir + "/replica-a.log").find("became leader") != std::string::npos; }, 30s));
+  const pid_t standby = spawn("replica-b");
+  std::map<std::string, std::string> uids;
+  for (int i = 0; i < 8; ++i) {
+    auto made = client_->Create(res::CheckpointStores(), kNs, ChaosStore(100 + i));
+    ASSERT_TRUE(made.ok()) << made.status().ToString();
+    uids[(*made)["metadata"]["uid"]] = StoreName(100 + i);
+  }
+  ASSERT_TRUE(Eventually([&] { return emulator_->CallCounts()["CreateFileSystem"] >= 3; }, 30s)) << "creates in flight";
+  kill(first, SIGKILL);
+  waitpid(first, nullptr, 0);
+  const auto killed = std::chrono::steady_clock::now();
+  ASSERT_TRUE(Eventually([&] { return testing::ReadFile(dir + "/replica-b.log").find("became leader") != std::string::npos; }, 60s));
+  const double takeover = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
+  ASSERT_TRUE(Eventually([&] {
+    for (int i = 0; i < 8; ++i)
+      if (Phase(res::CheckpointStores(), StoreName(100 + i)) != "Ready") return false;
+    return true;
+  }, 120s));
+  int duplicates = 0, stores_with_one = 0;
+  for (const auto& [owner, ids] : FileSystemsByOwner()) {
+    if (!uids.count(owner)) continue;
+    duplicates += static_cast<int>(ids.size()) - 1;
+    stores_with_one += ids.size() == 1;
+  }
+  std::cerr << "[handover] stores=8 creates_before_kill>=3 takeover_after=" << takeover << "s stores_with_one_file_system="
+            << stores_with_one << " duplicates=" << duplicates
+            << " CreateFileSystem_calls=" << emulator_->CallCounts()["CreateFileSystem"] << "\n";
+  EXPECT_EQ(stores_with_one, 8);
+  EXPECT_EQ(duplicates, 0);
+  EXPECT_EQ(testing::StopOperator(standby), 0);
 }
 
 }  // namespace
