@@ -17,8 +17,8 @@
 #include <thread>
 
 #include "ckpt/aws/fsx_client.h"
-#include "controllers/store_plan.h"
 #include "ckpt/emulator/fsx_emulator.h"
+#include "controllers/store_plan.h"
 #include "fakes/static_credentials.h"
 #include "integration/envtest.h"
 #include "integration/operator_process.h"
@@ -106,9 +106,7 @@ class OperatorChaosTest : public ::testing::Test {
     (void)client_->Create(res::Namespaces(), "", Json{{"metadata", {{"name", kNs}}}});
     auto kubeconfig = testing::Envtest().OperatorKubeconfig();
     ASSERT_TRUE(kubeconfig.ok()) << kubeconfig.status().ToString();
-    args_ = {"--kubeconfig", *kubeconfig, "--aws-endpoint-url", emulator_->url(), "--aws-region", "us-east-1",
-             "--fsx-poll-interval", "300ms", "--fsx-refusal-retry", "2s", "--leader-elect=false",
-             "--health-probe-bind-address", "127.0.0.1:0", "--metrics-bind-address", "127.0.0.1:0"};
+    args_ = testing::DaemonArgs(*kubeconfig, emulator_->url(), {"--fsx-refusal-retry", "2s", "--leader-elect=false"});
   }
   std::string Phase(const kube::Resource& r, const std::string& name) {
     auto o = client_->Get(r, kNs, name);

@@ -46,10 +46,8 @@ using testing::ReadFile;
 // The daemon as a child process, its stdout+stderr in `log`.
 pid_t StartOperator(const std::string& kubeconfig, const std::string& fsx_url, const std::string& log,
                     std::vector<std::string> extra = {}, const std::string& identity = "e2e-operator") {
-  std::vector<std::string> args{"--kubeconfig", kubeconfig, "--aws-endpoint-url", fsx_url,
-                                "--aws-region", "us-east-1", "--fsx-poll-interval", "300ms",
-                                "--trainrun-poll-interval", "1s", "--leader-election-identity", identity,
-                                "--health-probe-bind-address", "127.0.0.1:0", "--metrics-bind-address", "127.0.0.1:0"};
+  std::vector<std::string> args = testing::DaemonArgs(
+      kubeconfig, fsx_url, {"--trainrun-poll-interval", "1s", "--leader-election-identity", identity});
   args.insert(args.end(), extra.begin(), extra.end());
   pid_t pid = testing::SpawnOperator(CKPT_OPERATOR_BINARY, args, log);
   EXPECT_GT(pid, 0);

@@ -49,11 +49,9 @@ class OperatorOutageTest : public ::testing::Test {
     auto kubeconfig = testing::Envtest().OperatorKubeconfig();
     ASSERT_TRUE(kubeconfig.ok()) << kubeconfig.status().ToString();
     log_ = testing::Envtest().dir() + "/operator.log";
-    pid_ = testing::SpawnOperator(CKPT_OPERATOR_BINARY,
-                                  {"--kubeconfig", *kubeconfig, "--aws-endpoint-url", emulator_->url(), "--aws-region",
-                                   "us-east-1", "--fsx-poll-interval", "500ms", "--leader-elect=false",
-                                   "--health-probe-bind-address", "127.0.0.1:0", "--metrics-bind-address", "127.0.0.1:0"},
-                                  log_);
+    pid_ = testing::SpawnOperator(
+        CKPT_OPERATOR_BINARY, testing::DaemonArgs(*kubeconfig, emulator_->url(), {"--leader-elect=false"}),
+        log_);
     ASSERT_GT(pid_, 0);
     ASSERT_TRUE(Eventually([&] { return testing::PortFromLog(log_, "metrics") > 0; }, 30s));
   }

@@ -16,6 +16,15 @@ extern char** environ;
 
 namespace ckpt::testing {
 
+std::vector<std::string> DaemonArgs(const std::string& kubeconfig, const std::string& fsx_url,
+                                    const std::vector<std::string>& extra) {
+  std::vector<std::string> args{"--kubeconfig", kubeconfig, "--aws-endpoint-url", fsx_url, "--aws-region", "us-east-1",
+                                "--fsx-poll-interval", "300ms", "--health-probe-bind-address", "127.0.0.1:0",
+                                "--metrics-bind-address", "127.0.0.1:0"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
 pid_t SpawnOperator(const std::string& binary, const std::vector<std::string>& args, const std::string& log) {
   std::vector<std::string> all{binary};
   all.insert(all.end(), args.begin(), args.end());

@@ -11,6 +11,12 @@
 
 namespace ckpt::testing {
 
+// The flags every test daemon takes: `kubeconfig`, the FSx emulator at `fsx_url` (us-east-1), a
+// 300 ms FSx poll, and probe and metrics servers on free loopback ports (logged with their port),
+// followed by `extra`.
+std::vector<std::string> DaemonArgs(const std::string& kubeconfig, const std::string& fsx_url,
+                                    const std::vector<std::string>& extra = {});
+
 // Starts CKPT_OPERATOR_BINARY-like `binary` with `args`; output goes to `log`. Returns the pid (0 on failure).
 pid_t SpawnOperator(const std::string& binary, const std::vector<std::string>& args, const std::string& log);
 

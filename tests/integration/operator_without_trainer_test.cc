@@ -26,9 +26,7 @@ using testing::ReadFile;
 pid_t StartOperator(const std::string& fsx_url, const std::string& log, std::vector<std::string> extra) {
   auto kubeconfig = testing::Envtest().OperatorKubeconfig();
   EXPECT_TRUE(kubeconfig.ok()) << kubeconfig.status().ToString();
-  std::vector<std::string> args{"--kubeconfig", kubeconfig.ok() ? *kubeconfig : "", "--aws-endpoint-url", fsx_url,
-                                "--aws-region", "us-east-1", "--leader-elect=false", "--fsx-poll-interval", "300ms",
-                                "--health-probe-bind-address", "0", "--metrics-bind-address", "0"};
+  std::vector<std::string> args = testing::DaemonArgs(kubeconfig.ok() ? *kubeconfig : "", fsx_url, {"--leader-elect=false"});
   args.insert(args.end(), extra.begin(), extra.end());
   pid_t pid = testing::SpawnOperator(CKPT_OPERATOR_BINARY, args, log);
   EXPECT_GT(pid, 0);
