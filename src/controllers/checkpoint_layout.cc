@@ -1,6 +1,8 @@
 // PlanCheckpointLayout (see checkpoint_layout.h).
 #include "controllers/checkpoint_layout.h"
 
+#include "controllers/store_plan.h"
+
 #include <algorithm>
 
 namespace ckpt::controllers {
@@ -55,7 +57,7 @@ void JudgeExport(CheckpointLayout& l, const Json& spec, const Json& associations
   if (std::find(events.begin(), events.end(), "NEW") == events.end()) {
     l.reason = "ExportDisabled";
     l.message = "association " + path + " of CheckpointStore " + store_name + " does not export new files (export: " +
-                events.dump() + "): checkpoints in " + l.checkpoint_dir + " do not reach S3";
+                (events.empty() ? std::string("none") : Joined(events)) + "): checkpoints in " + l.checkpoint_dir + " do not reach S3";
     return;
   }
   std::string base = spec.value("/dataRepository/bucket"_json_pointer, std::string());
@@ -67,7 +69,7 @@ void JudgeExport(CheckpointLayout& l, const Json& spec, const Json& associations
   l.exported = true;
   l.reason = "Exported";
   l.message = "association " + path + " exports " + l.checkpoint_dir + " to " + l.checkpoint_uri + " (" +
-              events.dump() + ")";
+              Joined(events) + ")";
 }
 
 }  // namespace

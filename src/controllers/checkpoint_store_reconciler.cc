@@ -180,7 +180,7 @@ Status CheckpointStoreReconciler::ConvergeSettings(Ctx& c, const Json& fs) {
   if (!r.ok()) return Refuse(c, "FileSystemReady", r.status());
   snapshot_.Invalidate();
   c.in_flight = true;
-  events_.Event(c.store, "Normal", "UpdatedFileSystem", "Update", "UpdateFileSystem " + update->dump());
+  events_.Event(c.store, "Normal", "UpdatedFileSystem", "Update", FileSystemUpdateSummary(*update));
   return Status::Ok();
 }
 

@@ -78,7 +78,7 @@ StatusOr<CheckpointStoreReconciler::ExportState> CheckpointStoreReconciler::Fina
               "final export task " + (*created).value("TaskId", "") + " started; the file system " + fs_id +
                   " is deleted once it succeeds");
   events_.Event(c.store, "Normal", "FinalExportStarted", "Delete",
-                "exporting " + plan->paths.dump() + " to S3 with task " + (*created).value("TaskId", "") +
+                "exporting " + Joined(plan->paths) + " to S3 with task " + (*created).value("TaskId", "") +
                     " before deleting " + fs_id);
   c.in_flight = true;
   RETURN_IF_ERROR(WriteStatus(c));  // record the task at once

@@ -70,18 +70,35 @@ Json CreateFromBackupRequest(const Json& store) {
   return r;
 }
 
+std::string Joined(const Json& values, const std::string& separator) {
+  std::string joined;
+  for (const auto& v : values) joined += (joined.empty() ? "" : separator) + (v.is_string() ? v.get<std::string>() : v.dump());
+  return joined;
+}
+
 std::string AssociationSummary(const std::string& verb, const Json& a) {
   std::string id = a.value("AssociationId", "");
   if (verb == "Deleted") return "deleting data repository association " + id;
   std::string s = (verb == "Created" ? "creating" : "updating") + std::string(" data repository association ") + id + ": " +
                   a.value("FileSystemPath", "?") + " <-> " + a.value("DataRepositoryPath", "?");
   auto events = [&](const char* pointer) {
-    const Json e = a.value(Json::json_pointer(pointer), Json::array());
-    std::string joined;
-    for (const auto& x : e) joined += (joined.empty() ? "" : ",") + x.get<std::string>();
+    std::string joined = Joined(a.value(Json::json_pointer(pointer), Json::array()), ",");
     return joined.empty() ? std::string("none") : joined;
   };
   return s + " (import " + events("/S3/AutoImportPolicy/Events") + "; export " + events("/S3/AutoExportPolicy/Events") + ")";
+}
+
+std::string FileSystemUpdateSummary(const Json& update) {
+  std::string changes;
+  auto add = [&](const std::string& key, const Json& value) {
+    changes += (changes.empty() ? "" : ", ") + key + " " + (value.is_string() ? value.get<std::string>() : value.dump());
+  };
+  for (const auto& [key, value] : update.items())
+    if (key == "LustreConfiguration")
+      for (const auto& [k, v] : value.items()) add(k, v);
+    else if (key != "FileSystemId" && key != "ClientRequestToken")
+      add(key, value);
+  return "updating " + update.value("FileSystemId", "") + ": " + changes;
 }
 
 std::optional<Json> FindTagged(const std::vector<Json>& all, const std::string& uid) {

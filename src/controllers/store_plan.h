@@ -25,6 +25,10 @@ Json CreateFromBackupRequest(const Json& store);
 // A human-readable Event message for an association FSx accepted (`verb`: Created, Updated or
 // Deleted): id, paths and auto-import/export events, never the raw response.
 std::string AssociationSummary(const std::string& verb, const Json& association);
+// "updating fs-1: StorageCapacity 4800" for an UpdateFileSystem request (Event text, not JSON).
+std::string FileSystemUpdateSummary(const Json& update);
+// The strings of a JSON array joined with `separator` ("NEW, CHANGED").
+std::string Joined(const Json& values, const std::string& separator = ", ");
 
 // The file system in `all` tagged with `uid`, if any (crash-safe look-up before create).
 std::optional<Json> FindTagged(const std::vector<Json>& all, const std::string& uid);

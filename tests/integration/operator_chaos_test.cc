@@ -247,11 +247,16 @@ TEST_F(OperatorChaosTest, LeaderKilledInTheMiddleOfBusyReconcilesNeverCreatesTwi
   const auto killed = std::chrono::steady_clock::now();
   ASSERT_TRUE(Eventually([&] { return testing::ReadFile(dir + "/replica-b.log").find("became leader") != std::string::npos; }, 60s));
   const double takeover = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
-  ASSERT_TRUE(Eventually([&] {
+  const bool ready = Eventually([&] {
     for (int i = 0; i < 8; ++i)
       if (Phase(res::CheckpointStores(), StoreName(100 + i)) != "Ready") return false;
     return true;
-  }, 120s));
+  }, 120s);
+  const Json events = *client_->List(res::Events(), kNs, {});
+  std::map<std::string, int> reasons;
+  for (const auto& e : events["items"]) reasons[e.value("reason", "") + ": " + e.value("note", "").substr(0, 120)] += 1;
+  for (const auto& [reason, n] : reasons) std::cerr << "[handover] event x" << n << " " << reason << "\n";
+  ASSERT_TRUE(ready) << (*client_->Get(res::CheckpointStores(), kNs, StoreName(100)))["status"].dump(2);
   int duplicates = 0, stores_with_one = 0;
   for (const auto& [owner, ids] : FileSystemsByOwner()) {
     if (!uids.count(owner)) continue;

@@ -79,6 +79,10 @@ TEST(StorePlanTest, AssociationEventsAreSentences) {
             "creating data repository association dra-1: /ckpt <-> s3://bkt/ckpt/ (import none; export NEW,CHANGED)");
   EXPECT_EQ(AssociationSummary("Deleted", {{"AssociationId", "dra-1"}, {"Lifecycle", "DELETING"}}),
             "deleting data repository association dra-1");
+  EXPECT_EQ(FileSystemUpdateSummary({{"FileSystemId", "fs-1"}, {"StorageCapacity", 4800}}), "updating fs-1: StorageCapacity 4800");
+  EXPECT_EQ(FileSystemUpdateSummary({{"FileSystemId", "fs-1"},
+                                     {"LustreConfiguration", {{"AutomaticBackupRetentionDays", 7}, {"DataCompressionType", "LZ4"}}}}),
+            "updating fs-1: AutomaticBackupRetentionDays 7, DataCompressionType LZ4");
 }
 
 TEST(StorePlanTest, FindTaggedIgnoresDeletingAndOthers) {
