@@ -43,6 +43,8 @@ Operator::Operator(const OperatorOptions& o, kube::KubeClient& client, aws::FsxC
   if (run_trainruns_) AddTrainRunHandlers();
   stores_.AddHandler(runtime::CountPhases(metrics, "CheckpointStore"));
   trainruns_.AddHandler(runtime::CountPhases(metrics, "TrainRun"));
+  stores_.AddHandler(runtime::GaugeStoreReady(metrics));
+  trainruns_.AddHandler(runtime::GaugeRunRestarts(metrics));
 }
 
 bool Operator::Enabled(const OperatorOptions& o, const std::string& controller) {

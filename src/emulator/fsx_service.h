@@ -94,7 +94,9 @@ class FsxService {
   // State below is protected by mu_.
   Table file_systems_, associations_, backups_, tasks_;
   std::map<std::string, std::pair<std::string, std::string>> tokens_;  // token -> (op+params, id)
-  std::mt19937_64 rng_{42};
+  // Seeded per instance: FSx ids are unique across accounts and time, so two emulators (one per
+  // test) must not hand out the same fs-/dra- ids either.
+  std::mt19937_64 rng_{std::random_device{}()};
   bool stuck_ = false;
   bool fail_tasks_ = false;
 };

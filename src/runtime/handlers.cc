@@ -43,6 +43,47 @@ kube::EventHandler CountPhases(Metrics& metrics, std::string kind) {
   };
 }
 
+namespace {
+bool ReadyConditionTrue(const kube::Json& obj) {
+  const auto at = "/status/conditions"_json_pointer;
+  if (!obj.contains(at) || !obj.at(at).is_array()) return false;
+  for (const auto& c : obj.at(at))
+    if (c.is_object() && c.value("type", "") == "Ready") return c.value("status", "") == "True";
+  return false;
+}
+
+std::optional<double> IntAt(const kube::Json& obj, const kube::Json::json_pointer& at) {
+  if (!obj.contains(at) || !obj.at(at).is_number_integer()) return std::nullopt;
+  return obj.at(at).get<double>();
+}
+}  // namespace
+
+kube::EventHandler GaugeStoreReady(Metrics& metrics) {
+  return [&metrics](const kube::ObjectEvent& e) {
+    const auto& md = (*e.object)["metadata"];
+    std::optional<double> ready;
+    if (e.type != kube::ObjectEvent::Type::kDeleted) ready = ReadyConditionTrue(*e.object) ? 1 : 0;
+    metrics.SetObjectGauge(Metrics::ObjectGauge::kStoreReady, md.value("namespace", ""), md.value("name", ""), ready);
+  };
+}
+
+kube::EventHandler GaugeRunRestarts(Metrics& metrics) {
+  return [&metrics](const kube::ObjectEvent& e) {
+    const kube::Json& run = *e.object;
+    const std::string phase = PhaseOf(run);
+    const bool active = e.type != kube::ObjectEvent::Type::kDeleted && phase != "Succeeded" && phase != "Failed";
+    std::optional<double> restarts, budget;
+    if (active) {
+      restarts = IntAt(run, "/status/restarts"_json_pointer).value_or(0);
+      budget = IntAt(run, "/status/effectiveMaxRestarts"_json_pointer);
+      if (!budget) budget = IntAt(run, "/spec/resilience/maxRestarts"_json_pointer);
+    }
+    const std::string ns = run["metadata"].value("namespace", ""), name = run["metadata"].value("name", "");
+    metrics.SetObjectGauge(Metrics::ObjectGauge::kRunRestarts, ns, name, restarts);
+    metrics.SetObjectGauge(Metrics::ObjectGauge::kRunMaxRestarts, ns, name, budget);
+  };
+}
+
 kube::EventHandler EnqueueMapped(WorkQueue& queue, std::function<std::vector<std::string>(const kube::Json&)> map) {
   return [&queue, map = std::move(map)](const kube::ObjectEvent& e) {
     for (const auto& key : map(*e.object)) queue.Add(key);

@@ -67,7 +67,14 @@ Metrics::Metrics()
       leader_status_(BuildGauge().Name("leader_election_master_status")
                          .Help("1 while this replica is the leader of the named lease, else 0").Register(*registry_)),
       objects_(BuildGauge().Name("ckpt_objects")
-                   .Help("CheckpointStores and TrainRuns in the cache, by status.phase").Register(*registry_)) {}
+                   .Help("CheckpointStores and TrainRuns in the cache, by status.phase").Register(*registry_)),
+      store_ready_(BuildGauge().Name("ckpt_checkpointstore_ready")
+                       .Help("1 while the CheckpointStore's Ready condition is True, else 0").Register(*registry_)),
+      run_restarts_(BuildGauge().Name("ckpt_trainrun_restarts")
+                        .Help("Gang restarts so far of a TrainRun that has not finished").Register(*registry_)),
+      run_max_restarts_(BuildGauge().Name("ckpt_trainrun_max_restarts")
+                            .Help("The restart budget in force for a TrainRun that has not finished")
+                            .Register(*registry_)) {}
 
 std::string Metrics::Serialize() const {
   return prometheus::TextSerializer().Serialize(registry_->Collect());
@@ -115,6 +122,19 @@ void Metrics::ObjectPhase(const std::string& kind, const std::optional<std::stri
   };
   if (from) gauge(*from).Decrement();
   if (to) gauge(*to).Increment();
+}
+
+void Metrics::SetObjectGauge(ObjectGauge gauge, const std::string& ns, const std::string& name,
+                             std::optional<double> value) {
+  auto& family = gauge == ObjectGauge::kStoreReady    ? store_ready_
+                 : gauge == ObjectGauge::kRunRestarts ? run_restarts_
+                                                      : run_max_restarts_;
+  const prometheus::Labels labels{{"namespace", ns}, {"name", name}};
+  if (value) {
+    family.Add(labels).Set(*value);
+  } else if (family.Has(labels)) {
+    family.Remove(&family.Add(labels));
+  }
 }
 
 QueueObserver* Metrics::QueueObserverFor(const std::string& name) {

@@ -108,6 +108,19 @@ class OperatorChaosTest : public ::testing::Test {
     ASSERT_TRUE(kubeconfig.ok()) << kubeconfig.status().ToString();
     args_ = testing::DaemonArgs(*kubeconfig, emulator_->url(), {"--fsx-refusal-retry", "2s", "--leader-elect=false"});
   }
+  // What a test leaves in the namespace (kept stores with their finalizers and FSx ids) must not
+  // become the next test's work: its daemons are gone by now, so finalizers are dropped by hand.
+  void TearDown() override {
+    for (const kube::Resource& r : {res::TrainRuns(), res::CheckpointStores()}) {
+      auto list = client_->List(r, kNs, {});
+      if (!list.ok()) continue;
+      for (const auto& o : (*list)["items"]) {
+        const std::string name = o["metadata"]["name"];
+        (void)client_->Patch(r, kNs, name, {}, R"({"metadata":{"finalizers":null}})");
+        (void)client_->Delete(r, kNs, name);
+      }
+    }
+  }
   std::string Phase(const kube::Resource& r, const std::string& name) {
     auto o = client_->Get(r, kNs, name);
     return o.ok() ? o->value("/status/phase"_json_pointer, std::string()) : "";

@@ -147,6 +147,8 @@ TEST_F(OperatorEndToEndTest, ProbesAndMetricsServe) {
   EXPECT_NE(m->body.find("rest_client_requests_total"), std::string::npos);
   EXPECT_NE(m->body.find(R"(leader_election_master_status{name="ckpt-operator"} 1)"), std::string::npos);
   EXPECT_NE(m->body.find(R"(ckpt_objects{kind="CheckpointStore",phase="Ready"} 1)"), std::string::npos);
+  EXPECT_NE(m->body.find(R"(ckpt_checkpointstore_ready{name="workshop",namespace=")"), std::string::npos) << m->body;
+  EXPECT_NE(m->body.find(R"(ckpt_trainrun_restarts{name="llama-finetune",namespace=")"), std::string::npos);
   // docs/metrics.md stays true: every metric it lists is exposed.
   std::string doc = ReadFile(kSource + "/docs/metrics.md");
   std::regex row("\\n\\| `([a-z_]+)` \\|");

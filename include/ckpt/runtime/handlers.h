@@ -1,6 +1,6 @@
 // Event handlers that map informer changes to reconcile keys (controller-runtime's
 // EnqueueRequestForObject / EnqueueRequestForOwner / EnqueueRequestsFromMapFunc), and one that
-// keeps a per-phase object gauge.
+// keeps the object gauges (per phase, and per object for alerts that name it).
 #pragma once
 
 #include <functional>
@@ -25,5 +25,12 @@ kube::EventHandler EnqueueMapped(WorkQueue& queue, std::function<std::vector<std
 
 // Keeps ckpt_objects{kind,phase} equal to the cache's objects counted by status.phase.
 kube::EventHandler CountPhases(Metrics& metrics, std::string kind);
+
+// Keeps ckpt_checkpointstore_ready{namespace,name} equal to each cached store's Ready condition.
+kube::EventHandler GaugeStoreReady(Metrics& metrics);
+
+// Keeps ckpt_trainrun_restarts / ckpt_trainrun_max_restarts for each TrainRun that has not
+// finished (the budget: status.effectiveMaxRestarts, else spec.resilience.maxRestarts).
+kube::EventHandler GaugeRunRestarts(Metrics& metrics);
 
 }  // namespace ckpt::runtime

@@ -3,8 +3,10 @@
 // ..._terminal_reconcile_errors_total, ..._reconcile_time_seconds, ..._active_workers,
 // workqueue_depth/adds_total/retries_total/queue_duration_seconds{name}) plus REST client
 // request counters (rest_client_requests_total{code,method}), leader_election_master_status{name},
-// FSx API attempts (fsx_api_requests_total{op,code}) and the operator's objects by phase
-// (ckpt_objects{kind,phase}). docs/metrics.md lists them all. Thread-safe.
+// FSx API attempts (fsx_api_requests_total{op,code}), the operator's objects by phase
+// (ckpt_objects{kind,phase}) and per-object gauges for alerts that must name the object
+// (ckpt_checkpointstore_ready, ckpt_trainrun_restarts, ckpt_trainrun_max_restarts; labels
+// namespace, name). docs/metrics.md lists them all. Thread-safe.
 #pragma once
 
 #include <prometheus/counter.h>
@@ -46,6 +48,9 @@ class Metrics {
   // object without a phase yet counts as "None").
   void ObjectPhase(const std::string& kind, const std::optional<std::string>& from,
                    const std::optional<std::string>& to);
+  // Per-object gauges, labelled {namespace, name}; nullopt removes the object's series.
+  enum class ObjectGauge { kStoreReady, kRunRestarts, kRunMaxRestarts };
+  void SetObjectGauge(ObjectGauge gauge, const std::string& ns, const std::string& name, std::optional<double> value);
   // A QueueObserver feeding workqueue_* for the queue `name`; owned by this Metrics.
   QueueObserver* QueueObserverFor(const std::string& name);
 
@@ -66,6 +71,9 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& max_concurrent_;
   prometheus::Family<prometheus::Gauge>& leader_status_;
   prometheus::Family<prometheus::Gauge>& objects_;
+  prometheus::Family<prometheus::Gauge>& store_ready_;
+  prometheus::Family<prometheus::Gauge>& run_restarts_;
+  prometheus::Family<prometheus::Gauge>& run_max_restarts_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<QueueObserver>> observers_;  // guarded by mu_
 };

@@ -1,5 +1,6 @@
-// Unit tests for the per-phase object gauge: creates, phase changes and deletes keep
-// ckpt_objects{kind,phase} equal to the cache's contents.
+// Unit tests for the object gauges: creates, phase changes and deletes keep
+// ckpt_objects{kind,phase} equal to the cache's contents, and the per-object gauges that alerts
+// use (store readiness, a running TrainRun's restarts and budget) appear and disappear with them.
 #include "ckpt/runtime/handlers.h"
 
 #include <gtest/gtest.h>
@@ -27,6 +28,41 @@ TEST(CountPhasesTest, GaugeFollowsCreatesPhaseChangesAndDeletes) {
   EXPECT_TRUE(Has(text, R"(ckpt_objects{kind="CheckpointStore",phase="None"} 0)")) << text;
   w.Apply({kube::WatchEvent::Type::kDeleted, Obj("b", "4", "Ready")});
   EXPECT_TRUE(Has(metrics.Serialize(), R"(ckpt_objects{kind="CheckpointStore",phase="Ready"} 1)"));
+}
+
+TEST(GaugeStoreReadyTest, FollowsTheReadyConditionAndIsRemovedWithTheStore) {
+  Metrics metrics;
+  kube::Writer w;
+  w.AddHandler(GaugeStoreReady(metrics));
+  kube::Json store = Obj("s", "1", "Creating");
+  w.Apply({kube::WatchEvent::Type::kAdded, store});
+  EXPECT_TRUE(Has(metrics.Serialize(), R"(ckpt_checkpointstore_ready{name="s",namespace="ml"} 0)"));
+  store["metadata"]["resourceVersion"] = "2";
+  store["status"]["conditions"] = {{{"type", "Ready"}, {"status", "True"}}};
+  w.Apply({kube::WatchEvent::Type::kModified, store});
+  EXPECT_TRUE(Has(metrics.Serialize(), R"(ckpt_checkpointstore_ready{name="s",namespace="ml"} 1)"));
+  w.Apply({kube::WatchEvent::Type::kDeleted, store});
+  EXPECT_FALSE(Has(metrics.Serialize(), R"(ckpt_checkpointstore_ready{name="s")"));
+}
+
+TEST(GaugeRunRestartsTest, ShowsRestartsAndTheBudgetInForceWhileTheRunIsActive) {
+  Metrics metrics;
+  kube::Writer w;
+  w.AddHandler(GaugeRunRestarts(metrics));
+  kube::Json run = Obj("r", "1", "Running");
+  run["spec"]["resilience"]["maxRestarts"] = 5;
+  run["status"]["restarts"] = 2;
+  run["status"]["effectiveMaxRestarts"] = 3;
+  w.Apply({kube::WatchEvent::Type::kAdded, run});
+  std::string text = metrics.Serialize();
+  EXPECT_TRUE(Has(text, R"(ckpt_trainrun_restarts{name="r",namespace="ml"} 2)")) << text;
+  EXPECT_TRUE(Has(text, R"(ckpt_trainrun_max_restarts{name="r",namespace="ml"} 3)")) << text;
+  run["metadata"]["resourceVersion"] = "2";
+  run["status"]["phase"] = "Failed";
+  w.Apply({kube::WatchEvent::Type::kModified, run});
+  text = metrics.Serialize();
+  EXPECT_FALSE(Has(text, R"(ckpt_trainrun_restarts{name="r")")) << text;
+  EXPECT_FALSE(Has(text, R"(ckpt_trainrun_max_restarts{name="r")")) << text;
 }
 
 }  // namespace
