@@ -15,6 +15,14 @@
 namespace ckpt::controllers {
 namespace {
 
+// The file-system path of the store's checkpoint association: the one marked `checkpoints`, else
+// /checkpoints (the report of the final export goes to its S3 prefix).
+std::string CheckpointPath(const Json& spec) {
+  for (const auto& a : spec.value("/dataRepository/associations"_json_pointer, Json::array()))
+    if (a.value("checkpoints", false)) return a.value("path", "/checkpoints");
+  return "/checkpoints";
+}
+
 bool Running(const std::string& lifecycle) {
   return lifecycle == "PENDING" || lifecycle == "EXECUTING" || lifecycle == "CANCELING";
 }
@@ -60,7 +68,7 @@ StatusOr<CheckpointStoreReconciler::ExportState> CheckpointStoreReconciler::Fina
     }
     return ExportFailed(c, task);
   }
-  std::optional<FinalExportPlan> plan = PlanFinalExport(associations);
+  std::optional<FinalExportPlan> plan = PlanFinalExport(associations, CheckpointPath(c.store["spec"]));
   if (!plan) return ExportState::kDone;  // nothing exports to S3
   const int attempt = record.value("attempt", 1);
   auto created = fsx_.CreateDataRepositoryTask(

@@ -194,18 +194,22 @@ Json PersistentVolumeClaim(const Json& store, const Json& fs) {
                     {"resources", {{"requests", {{"storage", std::to_string(fs.value("StorageCapacity", 1200)) + "Gi"}}}}}}}};
 }
 
-std::optional<FinalExportPlan> PlanFinalExport(const std::vector<Json>& associations) {
-  FinalExportPlan plan{Json::array(), ""};
-  for (const auto& a : associations) {
-    if (a.value("Lifecycle", "") == "DELETING") continue;
-    if (a.value("/S3/AutoExportPolicy/Events"_json_pointer, Json::array()).empty()) continue;
-    std::string path = a.value("FileSystemPath", "/");
+std::optional<FinalExportPlan> PlanFinalExport(const std::vector<Json>& associations, const std::string& checkpoint_path) {
+  std::vector<const Json*> exporting;
+  for (const auto& a : associations)
+    if (a.value("Lifecycle", "") != "DELETING" && !a.value("/S3/AutoExportPolicy/Events"_json_pointer, Json::array()).empty())
+      exporting.push_back(&a);
+  if (exporting.empty()) return std::nullopt;
+  // FSx lists associations in id order, which says nothing: sort by path so the plan is stable.
+  std::sort(exporting.begin(), exporting.end(),
+            [](const Json* x, const Json* y) { return x->value("FileSystemPath", "") < y->value("FileSystemPath", ""); });
+  FinalExportPlan plan{Json::array(), exporting.front()->value("DataRepositoryPath", "")};
+  for (const Json* a : exporting) {
+    std::string path = a->value("FileSystemPath", "/");
+    if (path == checkpoint_path) plan.report_path = a->value("DataRepositoryPath", "");
     while (path.starts_with("/")) path.erase(0, 1);  // relative to the file system's root
     plan.paths.push_back(path.empty() ? "." : path);
-    if (plan.report_path.empty()) plan.report_path = a.value("DataRepositoryPath", "");
   }
-  if (plan.paths.empty()) return std::nullopt;
-  std::sort(plan.paths.begin(), plan.paths.end());  // FSx lists associations in id order
   return plan;
 }
 

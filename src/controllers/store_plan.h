@@ -50,12 +50,14 @@ AssociationPlan PlanAssociations(const Json& spec, const std::string& fs_id, con
 // The final export before a linked file system is deleted: the associations that export to S3
 // (those with AutoExportPolicy events, not being deleted), as the relative paths
 // CreateDataRepositoryTask takes ("checkpoints" for /checkpoints), and the completion report's
-// location (the first such association's S3 path). nullopt when nothing exports.
+// location: the S3 path of the association at `checkpoint_path` (the store's checkpoint
+// association) when it exports, else of the first exporting one by path. nullopt when nothing exports.
 struct FinalExportPlan {
   Json paths;               // ["checkpoints", "logs"]
   std::string report_path;  // "s3://bucket/checkpoints/"
 };
-std::optional<FinalExportPlan> PlanFinalExport(const std::vector<Json>& associations);
+std::optional<FinalExportPlan> PlanFinalExport(const std::vector<Json>& associations,
+                                               const std::string& checkpoint_path = "/checkpoints");
 // The CreateDataRepositoryTask request for `plan`, tagged with the store's UID.
 Json FinalExportRequest(const std::string& fs_id, const FinalExportPlan& plan, const std::string& uid,
                         const std::string& token);

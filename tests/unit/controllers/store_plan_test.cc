@@ -72,6 +72,18 @@ TEST(StorePlanTest, FinalExportCoversTheExportingAssociationsOnly) {
   EXPECT_FALSE(PlanFinalExport({dras[0]})) << "nothing exports: no task";
 }
 
+TEST(StorePlanTest, FinalExportReportGoesToTheCheckpointAssociationWhateverOrderFsxListsThem) {
+  auto dra = [](const std::string& path) {
+    return Json{{"FileSystemPath", path}, {"DataRepositoryPath", "s3://bkt" + path + "/"}, {"Lifecycle", "AVAILABLE"},
+                {"S3", {{"AutoExportPolicy", {{"Events", {"NEW"}}}}}}};
+  };
+  std::vector<Json> dras = {dra("/results"), dra("/checkpoints"), dra("/logs")};
+  EXPECT_EQ(PlanFinalExport(dras)->report_path, "s3://bkt/checkpoints/");
+  EXPECT_EQ(PlanFinalExport(dras)->paths, Json::array({"checkpoints", "logs", "results"}));
+  EXPECT_EQ(PlanFinalExport(dras, "/ckpt")->report_path, "s3://bkt/checkpoints/") << "no such association: first by path";
+  EXPECT_EQ(PlanFinalExport(dras, "/logs")->report_path, "s3://bkt/logs/");
+}
+
 TEST(StorePlanTest, AssociationEventsAreSentences) {
   Json a = Json::parse(R"({"AssociationId": "dra-1", "FileSystemPath": "/ckpt", "DataRepositoryPath": "s3://bkt/ckpt/",
                            "S3": {"AutoExportPolicy": {"Events": ["NEW", "CHANGED"]}}})");
