@@ -17,18 +17,8 @@ bin="${CKPT_TOOLS_CACHE:-$root/.cache/tools}/bin"
 mkdir -p "$bin"
 
 build() {  # build NAME MODULE VERSION PACKAGE [LDFLAGS]
-  local name="$1" module="$2" version="$3" pkg="$4" ldflags="-s -w ${5:-}" out="$bin/$1-$3"
-  [[ -x "$out" ]] || {
-    command -v go >/dev/null || { echo "build-tools: Go toolchain not found" >&2; exit 1; }
-    echo "build-tools: go build $pkg from $module@$version (first build takes minutes)" >&2
-    # A throw-away module requiring exactly the release (no version list is asked of the proxy).
-    local mod; mod="$(mktemp -d)"
-    printf 'module ckpt-operator.local/tools\n\ngo 1.24.0\n\nrequire %s %s\n' "$module" "$version" > "$mod/go.mod"
-    (cd "$mod" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out.tmp" "$pkg") >&2
-    mv "$out.tmp" "$out"
-    rm -rf "$mod"
-  }
-  ln -sf "$(basename "$out")" "$bin/$name"
+  bash "$root/hack/go-build-module.sh" "$bin/$1-$3" "$2" "$3" "$4" "${5:-}"
+  ln -sf "$1-$3" "$bin/$1"
 }
 
 build helm helm.sh/helm/v3 "$HELM_VERSION" helm.sh/helm/v3/cmd/helm "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"

@@ -30,18 +30,7 @@ bin="${CKPT_ENVTEST_CACHE:-$root/.cache/envtest}/training-stack/bin"
 mkdir -p "$bin"
 
 build() {  # build NAME MODULE VERSION PACKAGE
-  local name="$1" module="$2" version="$3" pkg="$4" out="$bin/$1"
-  [[ -x "$out" ]] && return 0
-  command -v go >/dev/null || { echo "build-stack: Go toolchain not found" >&2; exit 1; }
-  echo "build-stack: go build $pkg from $module@$version (first build takes a few minutes)" >&2
-  # A throw-away module that requires exactly the release: `go install pkg@version` would be
-  # shorter, but it asks the proxy for the module's version list, which the proxy refuses for
-  # some of these modules.
-  local mod; mod="$(mktemp -d)"
-  printf 'module ckpt-operator.local/stack\n\ngo 1.24.0\n\nrequire %s %s\n' "$module" "$version" > "$mod/go.mod"
-  (cd "$mod" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out.tmp" "$pkg") >&2
-  mv "$out.tmp" "$out"
-  rm -rf "$mod"
+  bash "$root/hack/go-build-module.sh" "$bin/$1" "$2" "$3" "$4"
 }
 
 build "trainer-controller-manager-$trainer" github.com/kubeflow/trainer/v2 "$trainer" \
