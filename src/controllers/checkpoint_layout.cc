@@ -18,14 +18,6 @@ bool Covers(const std::string& association_path, const std::string& fs_path) {
   return association_path == "/" || fs_path == association_path || fs_path.starts_with(association_path + "/");
 }
 
-const Json* CheckpointAssociation(const Json& associations) {
-  for (const auto& a : associations)
-    if (a.value("checkpoints", false)) return &a;
-  for (const auto& a : associations)
-    if (a.value("path", "") == "/checkpoints") return &a;
-  return nullptr;
-}
-
 const Json* DataAssociation(const Json& associations) {
   for (const auto& a : associations)
     if (a.value("path", "") == "/data") return &a;
@@ -73,6 +65,14 @@ void JudgeExport(CheckpointLayout& l, const Json& spec, const Json& associations
 }
 
 }  // namespace
+
+const Json* CheckpointAssociation(const Json& associations) {
+  for (const auto& a : associations)
+    if (a.value("checkpoints", false)) return &a;
+  for (const auto& a : associations)
+    if (a.value("path", "") == "/checkpoints") return &a;
+  return nullptr;
+}
 
 CheckpointLayout PlanCheckpointLayout(const Json& trainrun, const Json& store) {
   CheckpointLayout l;

@@ -29,4 +29,8 @@ struct CheckpointLayout {
 
 CheckpointLayout PlanCheckpointLayout(const Json& trainrun, const Json& store);
 
+// The store's checkpoint association among spec.dataRepository.associations: the one marked
+// checkpoints: true, else the one at /checkpoints; nullptr when there is neither.
+const Json* CheckpointAssociation(const Json& associations);
+
 }  // namespace ckpt::controllers

@@ -10,17 +10,18 @@
 // with FSx's failure details and the report location, one Warning Event, and a new attempt after
 // the refusal-retry interval; spec.dataRepository.finalExport: false skips the export.
 #include "ckpt/common/encoding.h"
+#include "controllers/checkpoint_layout.h"
 #include "controllers/store_context.h"
 
 namespace ckpt::controllers {
 namespace {
 
-// The file-system path of the store's checkpoint association: the one marked `checkpoints`, else
-// /checkpoints (the report of the final export goes to its S3 prefix).
+// The file-system path of the store's checkpoint association (the final export's report goes to
+// its S3 prefix); /checkpoints when the store has none.
 std::string CheckpointPath(const Json& spec) {
-  for (const auto& a : spec.value("/dataRepository/associations"_json_pointer, Json::array()))
-    if (a.value("checkpoints", false)) return a.value("path", "/checkpoints");
-  return "/checkpoints";
+  const Json associations = spec.value("/dataRepository/associations"_json_pointer, Json::array());
+  const Json* home = CheckpointAssociation(associations);
+  return home ? home->value("path", "/checkpoints") : "/checkpoints";
 }
 
 bool Running(const std::string& lifecycle) {

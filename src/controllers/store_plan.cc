@@ -9,6 +9,9 @@
 namespace ckpt::controllers {
 namespace {
 
+// A JSON value as Event text: strings without quotes, anything else as JSON.
+std::string Text(const Json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
 Json Events(const Json& list) {
   Json out = Json::array();
   for (const auto& e : list) out.push_back(e);
@@ -72,7 +75,7 @@ Json CreateFromBackupRequest(const Json& store) {
 
 std::string Joined(const Json& values, const std::string& separator) {
   std::string joined;
-  for (const auto& v : values) joined += (joined.empty() ? "" : separator) + (v.is_string() ? v.get<std::string>() : v.dump());
+  for (const auto& v : values) joined += (joined.empty() ? "" : separator) + Text(v);
   return joined;
 }
 
@@ -91,7 +94,7 @@ std::string AssociationSummary(const std::string& verb, const Json& a) {
 std::string FileSystemUpdateSummary(const Json& update) {
   std::string changes;
   auto add = [&](const std::string& key, const Json& value) {
-    changes += (changes.empty() ? "" : ", ") + key + " " + (value.is_string() ? value.get<std::string>() : value.dump());
+    changes += (changes.empty() ? "" : ", ") + key + " " + Text(value);
   };
   for (const auto& [key, value] : update.items())
     if (key == "LustreConfiguration")
