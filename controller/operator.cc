@@ -10,7 +10,7 @@ namespace res = kube::resources;
 
 Operator::Operator(const OperatorOptions& o, kube::KubeClient& client, aws::FsxClient& fsx, runtime::Metrics& metrics,
                    Clock& clock)
-    : snapshot_(fsx, clock),
+    : fsx_cache_(fsx, clock, {o.fsx_poll, o.fsx_resync}),
       events_(client, clock, "ckpt-operator", o.identity),
       stores_(client, {res::CheckpointStores(), ""}, clock, {.namespaces = o.namespaces}),
       trainruns_(client, {res::TrainRuns(), ""}, clock,
@@ -28,7 +28,7 @@ Operator::Operator(const OperatorOptions& o, kube::KubeClient& client, aws::FsxC
             {.indexers = {{controllers::kPodsByRun, controllers::TrainRunOfPod}},
              .transform = controllers::SlimPod,
              .namespaces = o.namespaces}),
-      store_reconciler_(client, {stores_.store(), trainruns_.store(), claims_.store(), volumes_.store()}, fsx, snapshot_,
+      store_reconciler_(client, {stores_.store(), trainruns_.store(), claims_.store(), volumes_.store()}, fsx, fsx_cache_,
                         events_, clock,
                         {o.fsx_poll, o.fsx_resync, o.fsx_refusal_retry}),
       trainrun_reconciler_(client,
@@ -56,6 +56,7 @@ bool Operator::Enabled(const OperatorOptions& o, const std::string& controller) 
 void Operator::AddStoreHandlers() {
   auto& store_queue = store_controller_.queue();
   stores_.AddHandler(runtime::EnqueueSelf(store_queue));
+  fsx_cache_.SetWake([&store_queue](const std::string& key) { store_queue.Add(key); });
   claims_.AddHandler(runtime::EnqueueOwner(store_queue, "trainops.io", "CheckpointStore"));
   volumes_.AddHandler(runtime::EnqueueMapped(store_queue, controllers::StoreOfVolume));
   trainruns_.AddHandler(runtime::EnqueueMapped(store_queue, controllers::DeletingStoreOf(stores_.store())));
@@ -93,6 +94,7 @@ void Operator::Register(runtime::Manager& manager) {
     manager.AddInformer(&claims_);
     manager.AddInformer(&volumes_);
     manager.AddController(&store_controller_);
+    manager.AddRunnable([this](std::stop_token stop) { fsx_cache_.Run(stop); });
   }
   if (run_trainruns_) {
     for (auto* i : {&trainjobs_, &jobsets_, &cluster_runtimes_, &derived_runtimes_, &pods_}) manager.AddInformer(i);

@@ -16,7 +16,7 @@
 #include "ckpt/runtime/controller.h"
 #include "ckpt/runtime/events.h"
 #include "ckpt/runtime/manager.h"
-#include "controllers/fsx_snapshot.h"
+#include "controllers/fsx_cache.h"
 #include "options.h"
 
 namespace ckpt::operator_main {
@@ -33,7 +33,7 @@ class Operator {
   void AddStoreHandlers();
   void AddTrainRunHandlers();
 
-  controllers::FsxSnapshot snapshot_;
+  controllers::FsxCache fsx_cache_;
   runtime::KubeEventRecorder events_;
   kube::Informer stores_, trainruns_, claims_, volumes_, trainjobs_, jobsets_, cluster_runtimes_, derived_runtimes_,
       pods_;

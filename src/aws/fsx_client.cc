@@ -24,7 +24,9 @@ class FsxClientImpl final : public FsxClient {
     return Field("CreateDataRepositoryAssociation", r, "Association");
   }
   StatusOr<std::vector<Json>> DescribeDataRepositoryAssociations(const Json& filters) override {
-    return Paginate("DescribeDataRepositoryAssociations", Json{{"Filters", filters}}, "Associations");
+    Json r = {{"MaxResults", 25}};  // the most FSx allows (shape LimitedMaxResults)
+    if (!filters.empty()) r["Filters"] = filters;
+    return Paginate("DescribeDataRepositoryAssociations", r, "Associations");
   }
   StatusOr<Json> UpdateDataRepositoryAssociation(const Json& r) override {
     return Field("UpdateDataRepositoryAssociation", r, "Association");

@@ -16,7 +16,7 @@
 #include "ckpt/common/encoding.h"
 #include "ckpt/kube/merge_patch.h"
 #include "controllers/applied_hash.h"
-#include "controllers/fsx_snapshot.h"
+#include "controllers/fsx_cache.h"
 #include "controllers/store_context.h"
 #include "controllers/store_plan.h"
 
@@ -66,10 +66,10 @@ std::vector<std::string> StoreOfVolume(const Json& pv) {
 }
 
 CheckpointStoreReconciler::CheckpointStoreReconciler(kube::KubeClient& client, CheckpointStoreCaches caches,
-                                                     aws::FsxClient& fsx, FsxSnapshot& snapshot,
+                                                     aws::FsxClient& fsx, FsxCache& fsx_cache,
                                                      runtime::EventRecorder& events, Clock& clock,
                                                      CheckpointStoreOptions options)
-    : client_(client), caches_(std::move(caches)), fsx_(fsx), snapshot_(snapshot), events_(events), clock_(clock),
+    : client_(client), caches_(std::move(caches)), fsx_(fsx), cache_(fsx_cache), events_(events), clock_(clock),
       options_(options) {}
 
 StatusOr<Action> CheckpointStoreReconciler::Reconcile(const std::string& key) {
@@ -137,7 +137,10 @@ StatusOr<Action> CheckpointStoreReconciler::Converge(Ctx& c) {
               ready ? "file system, data repository associations and volume are ready" : "see the other conditions");
   c.status["phase"] = ready ? "Ready" : c.refused ? "Error" : fs ? "Provisioning" : "Pending";
   RETURN_IF_ERROR(WriteStatus(c));
-  if (c.in_flight) return Action::RequeueAfter(options_.poll_interval);
+  // Woken by the FSx sweep when the file system or its associations change, or by the claim's
+  // watch when it binds; the timer is only a safety net should a wake-up ever be missed.
+  if (c.in_flight && fs) cache_.WakeOnChange(fs->value("FileSystemId", ""), kube::KeyOf(c.ns, c.name), c.fs_version);
+  if (c.in_flight || c.volume_pending) return Action::RequeueAfter(options_.poll_interval * 10);
   return Action::RequeueAfter(c.refused ? options_.refusal_retry : options_.resync_interval);
 }
 
@@ -145,16 +148,21 @@ StatusOr<std::optional<Json>> CheckpointStoreReconciler::ResolveFileSystem(Ctx& 
   const Json& spec_fs = c.store["spec"]["fileSystem"];
   std::string id = spec_fs.value("id", c.status.value("fileSystemId", ""));
   if (!id.empty()) {
-    ASSIGN_OR_RETURN(std::optional<Json> fs, snapshot_.Get(id, options_.poll_interval / 2));
+    c.fs_version = cache_.Version(id);  // before the read, so a change after it wakes this store
+    ASSIGN_OR_RETURN(std::optional<Json> fs, cache_.FileSystem(id));
     if (!fs) {
       RETURN_IF_ERROR(Refuse(c, "FileSystemReady", Status(StatusCode::kNotFound, "file system " + id + " does not exist in FSx")
                                                        .SetReason("FileSystemNotFound")));
     }
     return fs;
   }
-  // Never create twice: a file system tagged with our UID (a create whose result we lost) wins.
-  ASSIGN_OR_RETURN(std::vector<Json> all, snapshot_.All(std::chrono::nanoseconds::zero()));
-  if (auto tagged = FindTagged(all, c.uid)) return tagged;
+  // Never create twice: a file system tagged with our UID (a create whose result we lost) wins,
+  // and a create FSx already ran for this token returns that file system again.
+  ASSIGN_OR_RETURN(std::optional<Json> tagged, cache_.FileSystemOwnedBy(c.uid));
+  if (tagged) {
+    c.fs_version = cache_.Version(tagged->value("FileSystemId", ""));
+    return tagged;
+  }
   const std::string backup = spec_fs.value("fromBackup", "");
   Json request = backup.empty() ? CreateFileSystemRequest(c.store) : CreateFromBackupRequest(c.store);
   request["ClientRequestToken"] = Token("fs", c.uid);
@@ -163,13 +171,13 @@ StatusOr<std::optional<Json>> CheckpointStoreReconciler::ResolveFileSystem(Ctx& 
     RETURN_IF_ERROR(Refuse(c, "FileSystemReady", created.status()));
     return std::optional<Json>();
   }
-  snapshot_.Invalidate();
+  cache_.PutFileSystem(*created);
   std::string fs_id = (*created)["FileSystemId"];
   spdlog::info("created file system {}", fs_id);
   events_.Event(c.store, "Normal", "CreatedFileSystem", "Create",
                 "created FSx for Lustre file system " + fs_id + (backup.empty() ? "" : " from backup " + backup));
-  c.status["fileSystemId"] = fs_id;
-  RETURN_IF_ERROR(WriteStatus(c));  // record the id at once
+  // The id reaches status with this reconcile's one write; a crash before it is covered by the
+  // UID tag and the ClientRequestToken above.
   return std::optional<Json>(*created);
 }
 
@@ -178,31 +186,38 @@ Status CheckpointStoreReconciler::ConvergeSettings(Ctx& c, const Json& fs) {
   if (!update) return Status::Ok();
   auto r = fsx_.UpdateFileSystem(*update);
   if (!r.ok()) return Refuse(c, "FileSystemReady", r.status());
-  snapshot_.Invalidate();
-  c.in_flight = true;
+  cache_.PutFileSystem(*r);
+  c.in_flight |= FileSystemMoving(*r);
   events_.Event(c.store, "Normal", "UpdatedFileSystem", "Update", FileSystemUpdateSummary(*update));
   return Status::Ok();
 }
 
 Status CheckpointStoreReconciler::ConvergeAssociations(Ctx& c, const std::string& fs_id) {
-  Json filter = Json::array({{{"Name", "file-system-id"}, {"Values", {fs_id}}}});
-  ASSIGN_OR_RETURN(std::vector<Json> current, fsx_.DescribeDataRepositoryAssociations(filter));
+  ASSIGN_OR_RETURN(std::vector<Json> current, cache_.Associations(fs_id));
   AssociationPlan plan = PlanAssociations(c.store["spec"], fs_id, current);
-  auto apply = [&](const char* verb, StatusOr<Json> r) -> Status {
-    if (r.ok()) {
-      events_.Event(c.store, "Normal", std::string(verb) + "DataRepositoryAssociation", verb, AssociationSummary(verb, *r));
-      return Status::Ok();
-    }
-    return Refuse(c, "DataRepositoryReady", r.status());
+  std::map<std::string, std::string> done;  // verb -> what was done, one Event per verb
+  auto apply = [&](const std::string& verb, StatusOr<Json> r) -> Status {
+    if (!r.ok()) return Refuse(c, "DataRepositoryReady", r.status());
+    cache_.PutAssociation(*r);
+    done[verb] += (done[verb].empty() ? "" : "; ") + AssociationSummary(verb, *r);
+    return Status::Ok();
   };
-  for (auto& req : plan.create) {
-    req["ClientRequestToken"] = Token("dra", c.uid, req.value("FileSystemPath", ""));
-    RETURN_IF_ERROR(apply("Created", fsx_.CreateDataRepositoryAssociation(req)));
+  Status applied = [&]() -> Status {
+    for (auto& req : plan.create) {
+      req["ClientRequestToken"] = Token("dra", c.uid, req.value("FileSystemPath", ""));
+      RETURN_IF_ERROR(apply("Created", fsx_.CreateDataRepositoryAssociation(req)));
+    }
+    for (const auto& req : plan.update) RETURN_IF_ERROR(apply("Updated", fsx_.UpdateDataRepositoryAssociation(req)));
+    for (const auto& req : plan.remove) RETURN_IF_ERROR(apply("Deleted", fsx_.DeleteDataRepositoryAssociation(req)));
+    return Status::Ok();
+  }();
+  for (const auto& [verb, text] : done) events_.Event(c.store, "Normal", verb + "DataRepositoryAssociation", verb, text);
+  RETURN_IF_ERROR(applied);
+  if (!done.empty()) {
+    ASSIGN_OR_RETURN(current, cache_.Associations(fs_id));  // with FSx's answers
   }
-  for (const auto& req : plan.update) RETURN_IF_ERROR(apply("Updated", fsx_.UpdateDataRepositoryAssociation(req)));
-  for (const auto& req : plan.remove) RETURN_IF_ERROR(apply("Deleted", fsx_.DeleteDataRepositoryAssociation(req)));
   Json listed = Json::array();
-  bool settled = plan.create.empty() && plan.update.empty() && plan.remove.empty();
+  bool settled = true;
   for (const auto& a : current) {
     listed.push_back({{"path", a.value("FileSystemPath", "")}, {"id", a.value("AssociationId", "")},
                       {"lifecycle", a.value("Lifecycle", "")}});
@@ -217,15 +232,15 @@ Status CheckpointStoreReconciler::ConvergeAssociations(Ctx& c, const std::string
   return Status::Ok();
 }
 
-// The claim from the cache; on a miss (just created, or not ours) from the API server, and
-// created when absent. A claim's spec is immutable once bound: it is created once, then only read.
+// The claim from the cache; on a miss, created (one request in the usual case); when it exists
+// already (just created and not yet in the cache, or someone else's) it is read, never changed.
+// A claim's spec is immutable once bound: it is created once, then only read.
 StatusOr<Json> CheckpointStoreReconciler::EnsureClaim(Ctx& c, const Json& fs) {
   std::string claim = c.store["spec"]["volume"].value("claimName", "");
   if (kube::ObjectPtr cached = caches_.claims.Get(kube::KeyOf(c.ns, claim))) return *cached;
-  auto pvc = client_.Get(res::PersistentVolumeClaims(), c.ns, claim);
-  if (!pvc.status().IsNotFound()) return pvc;
-  kube::PatchOptions apply{kube::PatchType::kApply, "ckpt-operator", true, ""};
-  return client_.Patch(res::PersistentVolumeClaims(), c.ns, claim, apply, PersistentVolumeClaim(c.store, fs).dump());
+  auto created = client_.Create(res::PersistentVolumeClaims(), c.ns, PersistentVolumeClaim(c.store, fs));
+  if (!created.status().IsAlreadyExists()) return created;
+  return client_.Get(res::PersistentVolumeClaims(), c.ns, claim);
 }
 
 Status CheckpointStoreReconciler::ConvergeVolume(Ctx& c, const Json& fs) {
@@ -239,7 +254,7 @@ Status CheckpointStoreReconciler::ConvergeVolume(Ctx& c, const Json& fs) {
   if (!pvc.ok()) return pvc.status();
   bool bound = pvc->value("/status/phase"_json_pointer, std::string()) == "Bound";
   c.status["volume"] = {{"pvName", PvName(c.store)}, {"claimName", claim}, {"bound", bound}};
-  c.in_flight |= !bound;
+  c.volume_pending = !bound;
   c.Condition("VolumeReady", bound, bound ? "Bound" : "Pending",
               bound ? "claim " + claim + " is bound to " + PvName(c.store) : "waiting for claim " + claim + " to bind");
   return Status::Ok();
@@ -324,7 +339,8 @@ StatusOr<Action> CheckpointStoreReconciler::Finalize(Ctx& c) {
 StatusOr<bool> CheckpointStoreReconciler::DeleteFileSystem(Ctx& c) {
   std::string id = c.store["spec"]["fileSystem"].value("id", c.status.value("fileSystemId", ""));
   if (id.empty()) {
-    ASSIGN_OR_RETURN(std::vector<Json> all, snapshot_.All(std::chrono::nanoseconds::zero()));
+    // Asked of FSx afresh, not read off the shared view: a miss here lets the finalizer go.
+    ASSIGN_OR_RETURN(std::vector<Json> all, fsx_.DescribeFileSystems({}));
     std::optional<Json> tagged = FindTagged(all, c.uid);
     if (!tagged) return true;  // FSx has no file system tagged for this store: nothing was created
     id = tagged->value("FileSystemId", "");
@@ -357,7 +373,7 @@ StatusOr<bool> CheckpointStoreReconciler::DeleteFileSystem(Ctx& c) {
     RETURN_IF_ERROR(Refuse(c, "Ready", r.status()));
     return false;
   }
-  snapshot_.Invalidate();
+  cache_.PutFileSystem({{"FileSystemId", id}, {"Lifecycle", "DELETING"}});
   events_.Event(c.store, "Normal", "DeletingFileSystem", "Delete",
                 "deleting " + id + (snapshot ? " after a final backup" : " without a final backup"));
   return false;

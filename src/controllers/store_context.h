@@ -17,7 +17,9 @@ struct CheckpointStoreReconciler::Ctx {
   const Json original_status;
   std::string ns, name, uid, now;
   int64_t generation = 0;
-  bool in_flight = false;  // a lifecycle is moving: poll soon
+  uint64_t fs_version = 0;  // the FSx view's change count for the file system when it was read
+  bool in_flight = false;       // an FSx lifecycle is moving: wait for the sweep to see it change
+  bool volume_pending = false;  // the claim has not bound: its watch wakes the store
   bool refused = false;    // FSx refused a request: retry slowly
 
   explicit Ctx(Json s, std::string t)

@@ -104,12 +104,24 @@ std::string FileSystemUpdateSummary(const Json& update) {
   return "updating " + update.value("FileSystemId", "") + ": " + changes;
 }
 
+bool FileSystemMoving(const Json& fs) {
+  const std::string lifecycle = fs.value("Lifecycle", "");
+  if (lifecycle != "AVAILABLE" && lifecycle != "FAILED") return true;
+  for (const auto& action : fs.value("AdministrativeActions", Json::array()))
+    if (std::string s = action.value("Status", ""); s == "PENDING" || s == "IN_PROGRESS") return true;
+  return false;
+}
+
+bool OwnedBy(const Json& fs, const std::string& uid) {
+  if (fs.value("Lifecycle", "") == "DELETING") return false;
+  for (const auto& t : fs.value("Tags", Json::array()))
+    if (t.value("Key", "") == kOwnerTag && t.value("Value", "") == uid) return true;
+  return false;
+}
+
 std::optional<Json> FindTagged(const std::vector<Json>& all, const std::string& uid) {
-  for (const auto& fs : all) {
-    if (fs.value("Lifecycle", "") == "DELETING") continue;
-    for (const auto& t : fs.value("Tags", Json::array()))
-      if (t.value("Key", "") == kOwnerTag && t.value("Value", "") == uid) return fs;
-  }
+  for (const auto& fs : all)
+    if (OwnedBy(fs, uid)) return fs;
   return std::nullopt;
 }
 

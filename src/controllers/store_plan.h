@@ -30,6 +30,11 @@ std::string FileSystemUpdateSummary(const Json& update);
 // The strings of a JSON array joined with `separator` ("NEW, CHANGED").
 std::string Joined(const Json& values, const std::string& separator = ", ");
 
+// True while FSx is still changing `fs`: a lifecycle other than AVAILABLE or FAILED, or an
+// administrative action (a storage or throughput change) that has not finished.
+bool FileSystemMoving(const Json& fs);
+// True when `fs` carries the owner tag of the store with `uid` and is not being deleted.
+bool OwnedBy(const Json& fs, const std::string& uid);
 // The file system in `all` tagged with `uid`, if any (crash-safe look-up before create).
 std::optional<Json> FindTagged(const std::vector<Json>& all, const std::string& uid);
 

@@ -29,6 +29,7 @@ bool Manager::ready() const {
 void Manager::RunControllers(std::stop_token stop) {
   std::vector<std::jthread> threads;
   for (auto* c : controllers_) threads.emplace_back([c, stop] { c->Run(stop); });
+  for (auto& r : runnables_) threads.emplace_back([&r, stop] { r(stop); });
   for (auto& t : threads) t.join();  // each drains its in-flight reconciles
 }
 

@@ -21,7 +21,7 @@
 #include "ckpt/kube/informer.h"
 #include "ckpt/runtime/handlers.h"
 #include "ckpt/runtime/manager.h"
-#include "controllers/fsx_snapshot.h"
+#include "controllers/fsx_cache.h"
 #include "controllers/store_plan.h"
 #include "integration/envtest.h"
 #include "integration/test_objects.h"
@@ -62,18 +62,20 @@ Json UnlinkedStore(const std::string& ns, const std::string& name, const std::st
 // Everything the operator runs, wired as the daemon will: informers, controller, manager.
 struct Operator {
   explicit Operator(const std::string& ns, kube::KubeClient& client, aws::FsxClient& fsx)
-      : snapshot(fsx, SystemClock()),
+      : fsx_cache(fsx, SystemClock(), {200ms, 5s}),
         events(client, SystemClock(), "ckpt-operator", "test", 1s),  // short series: repeats patch
         stores(client, {res::CheckpointStores(), ns}, SystemClock()),
         trainruns(client, {res::TrainRuns(), ns}, SystemClock(),
                   {{{controllers::kTrainRunsByStore, controllers::TrainRunStoreKey}}}),
         claims(client, {res::PersistentVolumeClaims(), ns, controllers::kStoreLabel}, SystemClock()),
         volumes(client, {res::PersistentVolumes(), "", controllers::kStoreLabel}, SystemClock()),
-        reconciler(client, {stores.store(), trainruns.store(), claims.store(), volumes.store()}, fsx, snapshot, events,
+        reconciler(client, {stores.store(), trainruns.store(), claims.store(), volumes.store()}, fsx, fsx_cache, events,
                    SystemClock(), {200ms, 5s, 1s}),
         controller({"checkpointstore", 2}, reconciler, SystemClock(), &metrics),
         manager({.probe_address = "0"}, client, SystemClock(), metrics) {
     stores.AddHandler(runtime::EnqueueSelf(controller.queue()));
+    fsx_cache.SetWake([this](const std::string& key) { controller.queue().Add(key); });
+    manager.AddRunnable([this](std::stop_token stop) { fsx_cache.Run(stop); });
     claims.AddHandler(runtime::EnqueueOwner(controller.queue(), "trainops.io", "CheckpointStore"));
     trainruns.AddHandler(runtime::EnqueueMapped(controller.queue(), controllers::DeletingStoreOf(stores.store())));
     manager.AddInformer(&stores);
@@ -85,7 +87,7 @@ struct Operator {
     thread = std::jthread([this](std::stop_token stop) { manager.Run(stop); });
   }
   runtime::Metrics metrics;
-  controllers::FsxSnapshot snapshot;
+  controllers::FsxCache fsx_cache;
   runtime::KubeEventRecorder events;
   kube::Informer stores, trainruns, claims, volumes;
   controllers::CheckpointStoreReconciler reconciler;
@@ -433,8 +435,8 @@ void CreateAndCrashBeforeTheStatusWrite(kube::KubeClient& client, aws::FsxClient
                                         emulator::FsxEmulator& emulator, const std::string& name) {
   size_t before = emulator.FileSystemCount();
   FailingStatusWrites failing(client);
-  controllers::FsxSnapshot snapshot(fsx, SystemClock());
-  controllers::CheckpointStoreReconciler first(failing, c.caches(), fsx, snapshot, c.events, SystemClock(),
+  controllers::FsxCache fsx_cache(fsx, SystemClock());
+  controllers::CheckpointStoreReconciler first(failing, c.caches(), fsx, fsx_cache, c.events, SystemClock(),
                                                {200ms, 5s, 1s});
   ASSERT_TRUE(Eventually([&] {
     (void)first.Reconcile(std::string("crash/") + name);
@@ -449,9 +451,9 @@ TEST_F(CheckpointStoreControllerTest, CrashBetweenCreateAndStatusWriteStillMakes
   ASSERT_TRUE(c.stores.store().WaitUntilReady(10s));
   CreateAndCrashBeforeTheStatusWrite(*operator_client_, *fsx_, c, *emulator_, "survivor");
   EXPECT_FALSE((*client_->Get(res::CheckpointStores(), "crash", "survivor")).contains("status"));
-  // The restarted process: new snapshot, no memory of the create.
-  controllers::FsxSnapshot snapshot(*fsx_, SystemClock());
-  controllers::CheckpointStoreReconciler second(*operator_client_, c.caches(), *fsx_, snapshot, c.events,
+  // The restarted process: a new FSx view, no memory of the create.
+  controllers::FsxCache fsx_cache(*fsx_, SystemClock());
+  controllers::CheckpointStoreReconciler second(*operator_client_, c.caches(), *fsx_, fsx_cache, c.events,
                                                 SystemClock(), {200ms, 5s, 1s});
   ASSERT_TRUE(Eventually([&] {
     (void)second.Reconcile("crash/survivor");
@@ -469,8 +471,8 @@ TEST_F(CheckpointStoreControllerTest, DeletedBeforeItsFileSystemWasRecordedStill
   CreateAndCrashBeforeTheStatusWrite(*operator_client_, *fsx_, c, *emulator_, "unrecorded");
   ASSERT_TRUE(client_->Delete(res::CheckpointStores(), "crash", "unrecorded").ok());
   // The restarted process finds a store being deleted with no file system id in its status.
-  controllers::FsxSnapshot snapshot(*fsx_, SystemClock());
-  controllers::CheckpointStoreReconciler second(*operator_client_, c.caches(), *fsx_, snapshot, c.events,
+  controllers::FsxCache fsx_cache(*fsx_, SystemClock());
+  controllers::CheckpointStoreReconciler second(*operator_client_, c.caches(), *fsx_, fsx_cache, c.events,
                                                 SystemClock(), {200ms, 5s, 1s});
   ASSERT_TRUE(Eventually([&] {
     (void)second.Reconcile("crash/unrecorded");

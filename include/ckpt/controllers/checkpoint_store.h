@@ -23,7 +23,7 @@
 
 namespace ckpt::controllers {
 
-class FsxSnapshot;
+class FsxCache;
 
 struct CheckpointStoreOptions {
   std::chrono::milliseconds poll_interval{10'000};   // while a lifecycle is in flight
@@ -58,7 +58,7 @@ struct CheckpointStoreCaches {
 class CheckpointStoreReconciler final : public runtime::Reconciler {
  public:
   CheckpointStoreReconciler(kube::KubeClient& client, CheckpointStoreCaches caches, aws::FsxClient& fsx,
-                            FsxSnapshot& snapshot, runtime::EventRecorder& events, Clock& clock,
+                            FsxCache& fsx_cache, runtime::EventRecorder& events, Clock& clock,
                             CheckpointStoreOptions options = {});
 
   StatusOr<runtime::Action> Reconcile(const std::string& key) override;
@@ -88,7 +88,7 @@ class CheckpointStoreReconciler final : public runtime::Reconciler {
   kube::KubeClient& client_;
   const CheckpointStoreCaches caches_;
   aws::FsxClient& fsx_;
-  FsxSnapshot& snapshot_;
+  FsxCache& cache_;
   runtime::EventRecorder& events_;
   Clock& clock_;
   const CheckpointStoreOptions options_;

@@ -7,6 +7,7 @@
 // with exit code 1 (never demote in place).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stop_token>
@@ -38,6 +39,8 @@ class Manager {
   // REQUIRES: before Run(). Pointers must outlive the Manager.
   void AddInformer(kube::Informer* informer) { informers_.push_back(informer); }
   void AddController(Controller* controller) { controllers_.push_back(controller); }
+  // Something else that runs only while this process leads, beside the controllers (a poller).
+  void AddRunnable(std::function<void(std::stop_token)> runnable) { runnables_.push_back(std::move(runnable)); }
 
   // Blocks until `stop`; returns the process exit code (0 clean, 1 cache sync or lease failure).
   int Run(std::stop_token stop);
@@ -58,6 +61,7 @@ class Manager {
   Metrics& metrics_;
   std::vector<kube::Informer*> informers_;
   std::vector<Controller*> controllers_;
+  std::vector<std::function<void(std::stop_token)>> runnables_;
   std::unique_ptr<http::HttpServer> probes_, metrics_server_;
 };
 
