@@ -55,7 +55,7 @@ bool Operator::Enabled(const OperatorOptions& o, const std::string& controller) 
 // deleted, its users' (deletion waits for them).
 void Operator::AddStoreHandlers() {
   auto& store_queue = store_controller_.queue();
-  stores_.AddHandler(runtime::EnqueueSelf(store_queue));
+  stores_.AddHandler(runtime::EnqueueSelfUnlessStatusOnly(store_queue));
   fsx_cache_.SetWake([&store_queue](const std::string& key) { store_queue.Add(key); });
   claims_.AddHandler(runtime::EnqueueOwner(store_queue, "trainops.io", "CheckpointStore"));
   volumes_.AddHandler(runtime::EnqueueMapped(store_queue, controllers::StoreOfVolume));

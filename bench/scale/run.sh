@@ -4,17 +4,19 @@
 # otherwise), then for each N and association count creates N CheckpointStores at once and prints
 # one Markdown row of figures (bench/scale/scale.py). A fresh operator, emulator and namespace per
 # row; one control plane for the whole table.
-#   bash bench/scale/run.sh [--sizes "100 500 2000"] [--associations "1 4"] [--create-seconds 5]
-# Environment: BUILD_DIR (default build), OPERATOR_FLAGS (extra daemon flags).
+#   bash bench/scale/run.sh [--sizes "100 500 2000"] [--associations "1 4"] [--create-seconds 5] [--poll-interval 2s]
+# Environment: BUILD_DIR (default build), OPERATOR_FLAGS (extra daemon flags), KEEP_LOGS (a folder
+# to copy each row's operator log to).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="${BUILD_DIR:-$root/build}"
-sizes="100 500 2000" associations="1 4" create_seconds=5
+sizes="100 500 2000" associations="1 4" create_seconds=5 poll=2s
 while (($#)); do
   case "$1" in
     --sizes) sizes="$2"; shift 2 ;;
     --associations) associations="$2"; shift 2 ;;
     --create-seconds) create_seconds="$2"; shift 2 ;;
+    --poll-interval) poll="$2"; shift 2 ;;
     *) echo "run.sh: unknown flag $1" >&2; exit 2 ;;
   esac
 done
@@ -28,7 +30,10 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-bash "$root/tests/envtest/control-plane.sh" start "$work/cp" --owner-pid $$ >/dev/null 2>&1
+# kube-controller-manager binds the claims (PV binder); at its default 20 requests/s it, not the
+# operator, would set the pace for a few hundred stores.
+CKPT_KCM_FLAGS="--kube-api-qps 500 --kube-api-burst 1000" \
+  bash "$root/tests/envtest/control-plane.sh" start "$work/cp" --owner-pid $$ >/dev/null 2>&1
 kubectl=("$bin/kubectl" --kubeconfig "$work/cp/kubeconfig")
 "${kubectl[@]}" create namespace ckpt-system >/dev/null
 "${kubectl[@]}" apply -k "$root/deploy/rbac" >/dev/null
@@ -36,7 +41,7 @@ token="$("${kubectl[@]}" create token ckpt-operator -n ckpt-system --duration=24
 admin_token="$(sed -n 's/^CKPT_ADMIN_TOKEN=//p' "$work/cp/env")"
 sed "s/$admin_token/$token/" "$work/cp/kubeconfig" > "$work/operator.kubeconfig"
 
-echo "ckpt-operator scale benchmark: $(nproc) cores, create takes ${create_seconds}s in the emulator, operator flags: ${OPERATOR_FLAGS:-defaults}"
+echo "ckpt-operator scale benchmark: $(nproc) cores, create takes ${create_seconds}s in the emulator, operator flags: --fsx-poll-interval $poll ${OPERATOR_FLAGS:-}"
 python3 "$root/bench/scale/scale.py" --header
 for n in $sizes; do
   for a in $associations; do
@@ -46,14 +51,14 @@ for n in $sizes; do
     fsx="$(grep -m1 '^http://' "$work/emulator.log")"
     # shellcheck disable=SC2086
     AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY \
-      "$build/controller/ckpt-operator" --kubeconfig "$work/operator.kubeconfig" --aws-region us-east-1 \
-      --aws-endpoint-url "$fsx" --health-probe-bind-address 127.0.0.1:0 --metrics-bind-address 127.0.0.1:0 \
-      --leader-elect=false ${OPERATOR_FLAGS:-} > "$work/operator.log" 2>&1 &
-    operator=$!; pids+=("$operator")
-    until grep -q "caches synced\|became leader\|starting controllers" "$work/operator.log" 2>/dev/null; do sleep 0.1; done
-    python3 "$root/bench/scale/scale.py" --stores "$n" --associations "$a" --create-seconds "$create_seconds" \
-      --control-plane "$work/cp" --fsx "$fsx" --operator-pid "$operator" --namespace "scale-$n-$a"
-    kill "$operator" "$emulator"; wait "$operator" "$emulator" 2>/dev/null || true
+      python3 "$root/bench/scale/scale.py" --stores "$n" --associations "$a" --create-seconds "$create_seconds" \
+      --poll-interval "${poll%s}" --control-plane "$work/cp" --fsx "$fsx" --namespace "scale-$n-$a" \
+      --log "$work/operator-$n-$a.log" --operator "$build/controller/ckpt-operator" \
+      --kubeconfig "$work/operator.kubeconfig" --aws-region us-east-1 --aws-endpoint-url "$fsx" \
+      --health-probe-bind-address 127.0.0.1:0 --metrics-bind-address 127.0.0.1:0 --leader-elect=false \
+      --fsx-poll-interval "$poll" ${OPERATOR_FLAGS:-}
+    kill "$emulator"; wait "$emulator" 2>/dev/null || true
+    if [[ -n "${KEEP_LOGS:-}" ]]; then mkdir -p "$KEEP_LOGS" && cp "$work"/operator-"$n-$a".log* "$KEEP_LOGS/"; fi
     "${kubectl[@]}" delete namespace "scale-$n-$a" --wait=false >/dev/null
   done
 done

@@ -1,27 +1,47 @@
 #!/usr/bin/env python3
-"""One row of the scale benchmark (bench/scale/run.sh starts the servers): creates N
-CheckpointStores with A associations each at once, waits until all are Ready, and prints, as a
-Markdown row: time to all Ready; the API floor (a plain client making as many writes as the
-operator made, 16 at a time, in the same run) and the ratio of the time to (FSx create time +
-floor); API requests per store (the API server's audit log of the operator's ServiceAccount,
-Lease renewals excluded); FSx calls per poll interval while creating, by operation; FSx calls in
-the next minute of steady state; p50/p99 from a spec edit to status.observedGeneration; operator
-peak RSS, steady RSS and CPU seconds. Figures the issue also asks for and this does not measure
-yet: FSx lifecycle change to status, start-up with N objects, re-sync after an API outage, and
-TrainRuns at scale.  Usage: see run.sh (--header prints the table head)."""
+"""One row of the scale benchmark (bench/scale/run.sh starts the control plane and the emulator;
+this starts the operator from the command after --operator). Creates N CheckpointStores with A
+associations each at once and prints, as a Markdown row:
+  - time to all Ready, from a watch on the stores;
+  - the API floor: a plain client making as many writes as the operator made, 16 in flight, in
+    the same run, and the ratio of the time to all Ready to (FSx lifecycle time + floor), where
+    the lifecycle time is the emulator's create time plus its association time;
+  - API requests per store (the API server's audit log of the operator's ServiceAccount, Leases
+    excluded; the breakdown goes to stderr);
+  - FSx Describe calls per poll interval while creating, by operation, and all FSx calls in the
+    minute after all Ready;
+  - FSx lifecycle change to status: from the moment the emulator made a file system AVAILABLE
+    (its create time after the store's status first named it) to the watch seeing
+    status.lifecycle AVAILABLE, p50 and max;
+  - p50/p99 from a spec edit to status.observedGeneration catching up (100 stores);
+  - start-up with the N stores existing: a new operator process, time to caches synced and to one
+    reconcile per store, with the API requests and FSx calls it made meanwhile;
+  - a 30 s API server outage: requests the operator sent while it was down, and the time from the
+    API server's return to an edit made then being reconciled;
+  - operator peak and steady RSS and CPU seconds (of the first process).
+Usage: see run.sh (--header prints the table head)."""
 import argparse
+import atexit
 import concurrent.futures as futures
 import http.client
 import json
 import os
+import re
 import ssl
+import subprocess
+import sys
 import threading
 import time
 import urllib.parse
 import urllib.request
 
 COLUMNS = ["stores", "assoc", "all Ready s", "API floor s", "ratio", "API req/store", "FSx calls/poll (create)",
-           "FSx calls/min (steady)", "edit→status p50/p99 ms", "RSS peak/steady MB", "CPU s"]
+           "FSx calls/min (steady)", "lifecycle→status p50/max s", "edit→status p50/p99 ms",
+           "start-up: synced / all reconciled s (API req, FSx calls)", "API outage 30 s: req while down, re-sync s",
+           "RSS peak/steady MB", "CPU s"]
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ASSOCIATION_SECONDS = 1.0  # the emulator's association lifecycle (FsxEmulatorOptions::association_time)
+STORES = "/apis/trainops.io/v1alpha1/namespaces/{ns}/checkpointstores"
 
 
 class Api:
@@ -34,9 +54,12 @@ class Api:
         self.ctx = ssl.create_default_context(cafile=f"{cp}/pki/ca.crt")
         self.local = threading.local()
 
+    def connect(self, timeout=60):
+        return http.client.HTTPSConnection(self.host, context=self.ctx, timeout=timeout)
+
     def call(self, method, path, body=None, content_type="application/json"):
         if not hasattr(self.local, "conn"):
-            self.local.conn = http.client.HTTPSConnection(self.host, context=self.ctx, timeout=60)
+            self.local.conn = self.connect()
         conn = self.local.conn
         conn.request(method, path, body=json.dumps(body) if body is not None else None,
                      headers={"Authorization": f"Bearer {self.token}", "Content-Type": content_type})
@@ -45,6 +68,83 @@ class Api:
         if r.status >= 300:
             raise RuntimeError(f"{method} {path}: {r.status} {data[:200]!r}")
         return json.loads(data or b"{}")
+
+
+class StoreWatch(threading.Thread):
+    """Records, per store, when the watch first saw: a fileSystemId, lifecycle AVAILABLE, phase Ready."""
+
+    def __init__(self, api, ns):
+        super().__init__(daemon=True)
+        self.api, self.ns, self.seen = api, ns, {}
+        self.lock = threading.Lock()
+
+    def run(self):
+        rv = self.api.call("GET", STORES.format(ns=self.ns))["metadata"]["resourceVersion"]
+        while True:
+            try:
+                conn = self.api.connect(timeout=3600)
+                conn.request("GET", STORES.format(ns=self.ns) + f"?watch=1&resourceVersion={rv}&allowWatchBookmarks=true",
+                             headers={"Authorization": f"Bearer {self.api.token}"})
+                for line in conn.getresponse():
+                    e = json.loads(line)
+                    rv = e["object"]["metadata"].get("resourceVersion", rv)
+                    if e["type"] in ("ADDED", "MODIFIED"):
+                        self.record(e["object"])
+            except (OSError, http.client.HTTPException, ValueError):
+                time.sleep(1)  # the API server outage; the figures that use this watch are taken by then
+
+    def record(self, s):
+        now, st = time.time(), s.get("status", {})
+        with self.lock:
+            t = self.seen.setdefault(s["metadata"]["name"], {})
+            if st.get("fileSystemId"):
+                t.setdefault("id", now)
+            if st.get("lifecycle") == "AVAILABLE":
+                t.setdefault("available", now)
+            if st.get("phase") == "Ready":
+                t.setdefault("ready", now)
+
+    def ready(self):
+        with self.lock:
+            return [t["ready"] for t in self.seen.values() if "ready" in t]
+
+    def lifecycle_lags(self, create_seconds):
+        with self.lock:
+            return sorted(t["available"] - t["id"] - create_seconds for t in self.seen.values() if "available" in t and "id" in t)
+
+
+class Operator:
+    """The operator process: started from `cmd`, its log in `log`; metrics port read off the log."""
+
+    def __init__(self, cmd, log):
+        self.log = log
+        self.started = time.time()
+        self.proc = subprocess.Popen(cmd, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+        atexit.register(self.proc.kill)
+        self.synced = self.wait_log("caches synced") - self.started
+        self.port = int(re.search(r"metrics on \S+ \(port (\d+)\)", open(log).read()).group(1))
+
+    def wait_log(self, text, timeout=120):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if text in open(self.log).read():
+                return time.time()
+            time.sleep(0.05)
+        raise RuntimeError(f"operator never logged {text!r}; see {self.log}")
+
+    def metric(self, name, match=""):
+        text = urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=10).read().decode()
+        return sum(float(l.rsplit(" ", 1)[1]) for l in text.splitlines() if l.startswith(name) and match in l)
+
+    def proc_stats(self):
+        pid = self.proc.pid
+        rss = next(int(l.split()[1]) for l in open(f"/proc/{pid}/status") if l.startswith("VmRSS")) / 1024
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return rss, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(30)
 
 
 def store(ns, i, associations):
@@ -61,24 +161,24 @@ def fsx_calls(fsx):
     return json.load(urllib.request.urlopen(f"{fsx}/_emulator/stats"))["calls"]
 
 
-def proc(pid):
-    rss = next(int(l.split()[1]) for l in open(f"/proc/{pid}/status") if l.startswith("VmRSS")) / 1024
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return rss, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def operator_requests(cp, since_line):
-    """(all requests, writes) the operator's ServiceAccount made since `since_line`, Leases excluded."""
-    total = writes = 0
+def operator_requests(cp, since_line, user="system:serviceaccount:ckpt-system:ckpt-operator"):
+    """(all requests, writes, count by verb and resource, lines read) of the operator's
+    ServiceAccount since `since_line`, Leases excluded."""
+    total = writes = i = 0
+    by = {}
     with open(f"{cp}/audit.log") as f:
         for i, line in enumerate(f):
             if i < since_line:
                 continue
             e = json.loads(line)
-            if e.get("stage") == "ResponseComplete" and e.get("objectRef", {}).get("resource") != "leases":
-                total += 1
-                writes += e.get("verb") in ("create", "update", "patch", "delete")
-    return total, writes
+            ref = e.get("objectRef", {})
+            if e.get("stage") != "ResponseComplete" or ref.get("resource") == "leases" or e.get("user", {}).get("username") != user:
+                continue
+            total += 1
+            writes += e.get("verb") in ("create", "update", "patch", "delete")
+            what = f"{e.get('verb')} {ref.get('resource', e.get('requestURI'))}{'/' + ref['subresource'] if ref.get('subresource') else ''}"
+            by[what] = by.get(what, 0) + 1
+    return total, writes, by
 
 
 def audit_lines(cp):
@@ -86,16 +186,12 @@ def audit_lines(cp):
         return sum(1 for _ in f)
 
 
-def wait_all_ready(api, ns, n, fsx, pid, poll):
-    start, samples, peak = time.time(), [], 0.0
-    before = fsx_calls(fsx)
-    while True:
-        items = api.call("GET", f"/apis/trainops.io/v1alpha1/namespaces/{ns}/checkpointstores")["items"]
-        ready = sum(1 for s in items if s.get("status", {}).get("phase") == "Ready")
-        peak = max(peak, proc(pid)[0])
-        if ready == n:
-            return time.time() - start, before, fsx_calls(fsx), peak
-        time.sleep(poll)
+def wait_all_ready(watch, n, op):
+    start, peak = time.time(), 0.0
+    while len(watch.ready()) < n:
+        peak = max(peak, op.proc_stats()[0])
+        time.sleep(0.2)
+    return max(watch.ready()) - start, peak
 
 
 def api_floor(api, ns, writes):
@@ -110,18 +206,84 @@ def api_floor(api, ns, writes):
     return time.time() - start
 
 
+def edit_and_wait(api, ns, name, timeout=300):
+    path = f"{STORES.format(ns=ns)}/{name}"
+    policy = "Delete" if api.call("GET", path)["spec"]["deletionPolicy"] == "Retain" else "Retain"
+    start = time.time()
+    gen = api.call("PATCH", path, {"spec": {"deletionPolicy": policy}}, "application/merge-patch+json")["metadata"]["generation"]
+    while api.call("GET", path).get("status", {}).get("observedGeneration", 0) < gen:
+        if time.time() - start > timeout:
+            raise RuntimeError(f"{name}: generation {gen} never observed")
+        time.sleep(0.002)
+    return time.time() - start
+
+
 def edit_latencies(api, ns, n, samples=100):
-    lat = []
-    for i in range(0, n, max(1, n // samples)):
-        path = f"/apis/trainops.io/v1alpha1/namespaces/{ns}/checkpointstores/s{i}"
-        policy = "Delete" if api.call("GET", path)["spec"]["deletionPolicy"] == "Retain" else "Retain"
-        start = time.time()
-        gen = api.call("PATCH", path, {"spec": {"deletionPolicy": policy}}, "application/merge-patch+json")["metadata"]["generation"]
-        while api.call("GET", path).get("status", {}).get("observedGeneration", 0) < gen:
-            time.sleep(0.002)
-        lat.append((time.time() - start) * 1000)
-    lat.sort()
+    lat = sorted(edit_and_wait(api, ns, f"s{i}") * 1000 for i in range(0, n, max(1, n // samples)))
     return lat[len(lat) // 2], lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+
+
+def start_up(cmd, log, cp, fsx, n):
+    """A second operator process with the N stores existing: (caches synced s, all reconciled s,
+    API requests, FSx calls, process) once it has reconciled every store once."""
+    since, calls = audit_lines(cp), sum(fsx_calls(fsx).values())
+    op = Operator(cmd, log)
+    while op.metric("controller_runtime_reconcile_total", 'controller="checkpointstore"') < n:
+        time.sleep(0.05)
+    reconciled = time.time() - op.started
+    time.sleep(1)  # let the audit log catch up
+    return op.synced, reconciled, operator_requests(cp, since)[0], sum(fsx_calls(fsx).values()) - calls, op
+
+
+def api_outage(api, ns, cp, op, seconds=30):
+    """Stops the API server for `seconds`: (requests the operator sent meanwhile, seconds from its
+    return until an edit made then is reconciled)."""
+    control = [os.path.join(ROOT, "tests/envtest/control-plane.sh")]
+    sent = op.metric("rest_client_requests_total")
+    subprocess.run(["bash", *control, "stop-apiserver", cp], check=True, capture_output=True)
+    time.sleep(seconds)
+    while_down = op.metric("rest_client_requests_total") - sent
+    subprocess.run(["bash", *control, "start-apiserver", cp], check=True, capture_output=True)
+    api.local = threading.local()  # the old connections died with the server
+    return while_down, edit_and_wait(api, ns, "s1")
+
+
+def row(a, cmd, log):
+    api, ns, n = Api(a.control_plane), a.namespace, a.stores
+    api.call("POST", "/api/v1/namespaces", {"metadata": {"name": ns}})
+    op = Operator(cmd, log)
+    watch = StoreWatch(api, ns)
+    watch.start()
+    time.sleep(0.5)
+    since = audit_lines(a.control_plane)
+    before = fsx_calls(a.fsx)
+    with futures.ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda i: api.call("POST", STORES.format(ns=ns), store(ns, i, a.associations)), range(n)))
+    ready_s, peak = wait_all_ready(watch, n, op)
+    after = fsx_calls(a.fsx)
+    time.sleep(1)
+    requests, writes, by = operator_requests(a.control_plane, since)
+    print("  (requests per store: " + ", ".join(f"{k} {v / n:.1f}" for k, v in sorted(by.items(), key=lambda kv: -kv[1])) + ")",
+          file=sys.stderr, flush=True)
+    polls = max(1.0, ready_s / a.poll_interval)
+    create_calls = ", ".join(f"{op_name.replace('Describe', 'D.').replace('DataRepositoryAssociations', 'DRAs')} "
+                             f"{(after.get(op_name, 0) - before.get(op_name, 0)) / polls:.1f}"
+                             for op_name in sorted(after) if op_name.startswith("Describe") and after.get(op_name, 0) > before.get(op_name, 0))
+    lags = watch.lifecycle_lags(a.create_seconds)
+    time.sleep(60)
+    steady = sum(fsx_calls(a.fsx).values()) - sum(after.values())
+    rss_steady, cpu = op.proc_stats()
+    p50, p99 = edit_latencies(api, ns, n)
+    down, resync = api_outage(api, ns, a.control_plane, op)
+    op.stop()
+    synced, reconciled, start_requests, start_calls, second = start_up(cmd, log + ".restart", a.control_plane, a.fsx, n)
+    second.stop()
+    floor = api_floor(api, ns, writes)
+    ratio = ready_s / (a.create_seconds + ASSOCIATION_SECONDS + floor)
+    return (f"| {n} | {a.associations} | {ready_s:.1f} | {floor:.1f} | {ratio:.1f}× | {requests / n:.1f} | {create_calls} | "
+            f"{steady} | {lags[len(lags) // 2]:.1f} / {lags[-1]:.1f} | {p50:.0f} / {p99:.0f} | "
+            f"{synced:.1f} / {reconciled:.1f} ({start_requests}, {start_calls}) | {down:.0f}, {resync:.1f} | "
+            f"{peak:.1f} / {rss_steady:.1f} | {cpu:.1f} |")
 
 
 def main():
@@ -133,32 +295,14 @@ def main():
     p.add_argument("--poll-interval", type=float, default=2, help="the operator's --fsx-poll-interval")
     p.add_argument("--control-plane")
     p.add_argument("--fsx")
-    p.add_argument("--operator-pid", type=int)
     p.add_argument("--namespace")
+    p.add_argument("--log", help="the operator's log file")
+    p.add_argument("--operator", nargs=argparse.REMAINDER, help="the operator's command line (last)")
     a = p.parse_args()
     if a.header:
         print("| " + " | ".join(COLUMNS) + " |\n|" + "---|" * len(COLUMNS))
         return
-    api, ns, n = Api(a.control_plane), a.namespace, a.stores
-    api.call("POST", "/api/v1/namespaces", {"metadata": {"name": ns}})
-    since = audit_lines(a.control_plane)
-    with futures.ThreadPoolExecutor(16) as pool:
-        list(pool.map(lambda i: api.call("POST", f"/apis/trainops.io/v1alpha1/namespaces/{ns}/checkpointstores",
-                                         store(ns, i, a.associations)), range(n)))
-    ready_s, before, after, peak = wait_all_ready(api, ns, n, a.fsx, a.operator_pid, 0.5)
-    requests, writes = operator_requests(a.control_plane, since)
-    polls = max(1.0, ready_s / a.poll_interval)
-    create_calls = ", ".join(f"{op.replace('Describe', 'D.').replace('DataRepositoryAssociations', 'DRAs')} "
-                             f"{(after.get(op, 0) - before.get(op, 0)) / polls:.1f}"
-                             for op in sorted(after) if op.startswith("Describe") and after.get(op, 0) > before.get(op, 0))
-    time.sleep(60)
-    steady = sum(fsx_calls(a.fsx).values()) - sum(after.values())
-    rss_steady, cpu = proc(a.operator_pid)
-    p50, p99 = edit_latencies(api, ns, n)
-    floor = api_floor(api, ns, writes)
-    ratio = ready_s / (a.create_seconds + floor)
-    print(f"| {n} | {a.associations} | {ready_s:.1f} | {floor:.1f} | {ratio:.1f}× | {requests / n:.1f} | {create_calls} | "
-          f"{steady} | {p50:.0f} / {p99:.0f} | {peak:.1f} / {rss_steady:.1f} | {cpu:.1f} |", flush=True)
+    print(row(a, a.operator, a.log), flush=True)
 
 
 if __name__ == "__main__":

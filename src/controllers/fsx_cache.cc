@@ -87,6 +87,8 @@ Status FsxCache::SweepWaiting() {
   for (const auto& chunk : plan.association_chunks)
     RETURN_IF_ERROR(collect(Json::array({{{"Name", "file-system-id"}, {"Values", chunk}}})));
   Merge(waited, file_systems, std::move(by_fs), epoch);
+  spdlog::debug("swept {} file systems stores wait on: {} DescribeFileSystems calls, associations {}", waited.size(),
+                plan.file_system_batches.size(), plan.all_associations ? "all" : std::to_string(plan.association_chunks.size()) + " filtered");
   std::lock_guard<std::mutex> l(mu_);
   ++partial_sweeps_;
   return Status::Ok();
@@ -214,17 +216,21 @@ std::vector<std::string> FsxCache::Waited() const {
 
 void FsxCache::Run(std::stop_token stop) {
   auto delay = options_.poll_interval;
+  Clock::MonoTime next = clock_.Monotonic();
   while (!stop.stop_requested()) {
     {
       std::unique_lock<std::mutex> l(mu_);
       if (!waiters_cv_.wait(l, stop, [&] { return !waiters_.empty(); })) return;
-      // One poll interval: lifecycles need time to move, and the waits of many stores batch up.
-      waiters_cv_.wait_for(l, stop, delay, [] { return false; });
+      // At most one sweep per poll interval, start to start: a change is seen within one interval
+      // plus the sweep's own time, and the waits of many stores batch up into one sweep.
+      waiters_cv_.wait_for(l, stop, next - clock_.Monotonic(), [] { return false; });
       if (stop.stop_requested()) return;
     }
+    Clock::MonoTime started = clock_.Monotonic();
     Status swept = SweepWaiting();
     if (!swept.ok()) spdlog::warn("FSx sweep failed, retrying in {}s: {}", delay.count() / 1'000'000'000, swept.ToString());
     delay = swept.ok() ? options_.poll_interval : std::min(delay * 2, options_.poll_interval * 8);
+    next = started + delay;
   }
 }
 

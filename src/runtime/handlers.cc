@@ -7,6 +7,29 @@ kube::EventHandler EnqueueSelf(WorkQueue& queue) {
   return [&queue](const kube::ObjectEvent& e) { queue.Add(kube::KeyOf(*e.object)); };
 }
 
+namespace {
+
+kube::Json WithoutStatus(kube::Json o) {
+  o.erase("status");
+  if (auto md = o.find("metadata"); md != o.end()) {
+    md->erase("resourceVersion");
+    md->erase("managedFields");
+  }
+  return o;
+}
+
+}  // namespace
+
+kube::EventHandler EnqueueSelfUnlessStatusOnly(WorkQueue& queue) {
+  return [&queue](const kube::ObjectEvent& e) {
+    if (e.type == kube::ObjectEvent::Type::kUpdated) {
+      kube::ObjectPtr old = e.OldObject();
+      if (old && WithoutStatus(*old) == WithoutStatus(*e.object)) return;
+    }
+    queue.Add(kube::KeyOf(*e.object));
+  };
+}
+
 kube::EventHandler EnqueueOwner(WorkQueue& queue, std::string owner_group, std::string owner_kind) {
   return [&queue, group = std::move(owner_group), kind = std::move(owner_kind)](const kube::ObjectEvent& e) {
     const auto& md = (*e.object)["metadata"];

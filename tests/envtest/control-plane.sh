@@ -16,6 +16,8 @@
 #   control-plane.sh stop-apiserver DIR         # an API server outage (etcd keeps running) ...
 #   control-plane.sh start-apiserver DIR        # ... and its end
 #
+# CKPT_KCM_FLAGS adds flags to kube-controller-manager (bench/scale raises its client QPS so the
+# PV binder, limited to 20 requests/s by default, is not what a scale figure measures).
 # After start, DIR/kubeconfig reaches the API server as the admin user and DIR/env holds
 # KUBECONFIG, CKPT_APISERVER_URL, CKPT_ETCD_URL and CKPT_ADMIN_TOKEN.
 set -euo pipefail
@@ -121,7 +123,7 @@ start_controller_manager() {
   "$BIN/kube-controller-manager" --kubeconfig "$dir/kubeconfig" \
     --controllers garbage-collector-controller,namespace-controller,job-controller,node-lifecycle-controller,persistentvolume-binder-controller,persistentvolume-protection-controller,persistentvolumeclaim-protection-controller,serviceaccount-controller,serviceaccount-token-controller \
     --service-account-private-key-file "$dir/pki/sa.key" --root-ca-file "$dir/pki/ca.crt" \
-    --leader-elect=false --bind-address 127.0.0.1 --secure-port 0 --pvclaimbinder-sync-period 2s \
+    --leader-elect=false --bind-address 127.0.0.1 --secure-port 0 --pvclaimbinder-sync-period 2s ${CKPT_KCM_FLAGS:-} \
     >"$dir/controller-manager.log" 2>&1 &
   echo $! > "$dir/controller-manager.pid"
 }

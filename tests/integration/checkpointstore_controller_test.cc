@@ -73,7 +73,7 @@ struct Operator {
                    SystemClock(), {200ms, 5s, 1s}),
         controller({"checkpointstore", 2}, reconciler, SystemClock(), &metrics),
         manager({.probe_address = "0"}, client, SystemClock(), metrics) {
-    stores.AddHandler(runtime::EnqueueSelf(controller.queue()));
+    stores.AddHandler(runtime::EnqueueSelfUnlessStatusOnly(controller.queue()));
     fsx_cache.SetWake([this](const std::string& key) { controller.queue().Add(key); });
     manager.AddRunnable([this](std::stop_token stop) { fsx_cache.Run(stop); });
     claims.AddHandler(runtime::EnqueueOwner(controller.queue(), "trainops.io", "CheckpointStore"));

@@ -16,6 +16,11 @@ namespace ckpt::runtime {
 // Enqueues the changed object's own key.
 kube::EventHandler EnqueueSelf(WorkQueue& queue);
 
+// Enqueues the changed object's own key unless only its status changed (resourceVersion and
+// managedFields aside): a controller's own status writes do not wake it again. Like
+// controller-runtime's GenerationChangedPredicate, except that metadata changes (finalizers,
+// labels, deletion) still count.
+kube::EventHandler EnqueueSelfUnlessStatusOnly(WorkQueue& queue);
 // Enqueues the controlling owner (ownerReferences[].controller == true) of the changed object when
 // that owner has `owner_kind` in `owner_group` ("" for core).
 kube::EventHandler EnqueueOwner(WorkQueue& queue, std::string owner_group, std::string owner_kind);

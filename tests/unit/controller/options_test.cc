@@ -19,8 +19,8 @@ ParsedOptions Parse(std::vector<const char*> args) {
 TEST(OptionsTest, DefaultsMatchControllerRuntime) {
   auto p = Parse({});
   ASSERT_TRUE(p.options);
-  EXPECT_EQ(p.options->qps, 20);
-  EXPECT_EQ(p.options->burst, 30);
+  EXPECT_EQ(p.options->qps, 200) << "sized for 1,000 stores (docs/install.md)";
+  EXPECT_EQ(p.options->burst, 400);
   EXPECT_TRUE(p.options->leader_elect);
   EXPECT_EQ(p.options->lease_duration, 15s);
   EXPECT_EQ(p.options->renew_deadline, 10s);

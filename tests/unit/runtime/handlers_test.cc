@@ -67,3 +67,33 @@ TEST(GaugeRunRestartsTest, ShowsRestartsAndTheBudgetInForceWhileTheRunIsActive) 
 
 }  // namespace
 }  // namespace ckpt::runtime
+
+namespace ckpt::runtime {
+namespace {
+
+TEST(EnqueueSelfUnlessStatusOnlyTest, OwnStatusWritesDoNotWakeTheControllerButSpecAndMetadataDo) {
+  WorkQueue queue(SystemClock());
+  kube::Writer w;
+  w.AddHandler(EnqueueSelfUnlessStatusOnly(queue));
+  kube::Json store = Obj("s", "1", "Pending");
+  store["spec"] = {{"deletionPolicy", "Retain"}};
+  w.Apply({kube::WatchEvent::Type::kAdded, store});
+  EXPECT_EQ(queue.TryGet(), "ml/s");
+  queue.Done("ml/s");
+  store["metadata"]["resourceVersion"] = "2";
+  store["status"]["phase"] = "Ready";
+  w.Apply({kube::WatchEvent::Type::kModified, store});
+  EXPECT_EQ(queue.TryGet(), std::nullopt) << "a status-only write";
+  store["metadata"]["resourceVersion"] = "3";
+  store["metadata"]["finalizers"] = {"trainops.io/checkpointstore"};
+  w.Apply({kube::WatchEvent::Type::kModified, store});
+  EXPECT_EQ(queue.TryGet(), "ml/s") << "a finalizer counts";
+  queue.Done("ml/s");
+  store["metadata"]["resourceVersion"] = "4";
+  store["spec"]["deletionPolicy"] = "Delete";
+  w.Apply({kube::WatchEvent::Type::kModified, store});
+  EXPECT_EQ(queue.TryGet(), "ml/s") << "a spec edit counts";
+}
+
+}  // namespace
+}  // namespace ckpt::runtime
