@@ -43,8 +43,11 @@ sed "s/$admin_token/$token/" "$work/cp/kubeconfig" > "$work/operator.kubeconfig"
 
 echo "ckpt-operator scale benchmark: $(nproc) cores, create takes ${create_seconds}s in the emulator, operator flags: --fsx-poll-interval $poll ${OPERATOR_FLAGS:-}"
 python3 "$root/bench/scale/scale.py" --header
+first_associations="${associations%% *}"
 for n in $sizes; do
   for a in $associations; do
+    extras=()  # the steady-state minute, the API outage and start-up: once per N
+    [[ "$a" == "$first_associations" ]] || extras=(--no-extras)
     "$build/emulator/fsx-emulator" --listen 127.0.0.1:0 --create-seconds "$create_seconds" > "$work/emulator.log" 2>&1 &
     emulator=$!; pids+=("$emulator")
     until grep -q '^http://' "$work/emulator.log"; do sleep 0.1; done
@@ -52,13 +55,12 @@ for n in $sizes; do
     # shellcheck disable=SC2086
     AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY \
       python3 "$root/bench/scale/scale.py" --stores "$n" --associations "$a" --create-seconds "$create_seconds" \
-      --poll-interval "${poll%s}" --control-plane "$work/cp" --fsx "$fsx" --namespace "scale-$n-$a" \
+      --poll-interval "${poll%s}" --control-plane "$work/cp" --fsx "$fsx" --namespace "scale-$n-$a" "${extras[@]}" \
       --log "$work/operator-$n-$a.log" --operator "$build/controller/ckpt-operator" \
       --kubeconfig "$work/operator.kubeconfig" --aws-region us-east-1 --aws-endpoint-url "$fsx" \
       --health-probe-bind-address 127.0.0.1:0 --metrics-bind-address 127.0.0.1:0 --leader-elect=false \
       --fsx-poll-interval "$poll" ${OPERATOR_FLAGS:-}
     kill "$emulator"; wait "$emulator" 2>/dev/null || true
     if [[ -n "${KEEP_LOGS:-}" ]]; then mkdir -p "$KEEP_LOGS" && cp "$work"/operator-"$n-$a".log* "$KEEP_LOGS/"; fi
-    "${kubectl[@]}" delete namespace "scale-$n-$a" --wait=false >/dev/null
   done
 done

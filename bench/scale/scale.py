@@ -19,6 +19,8 @@ associations each at once and prints, as a Markdown row:
   - a 30 s API server outage: requests the operator sent while it was down, and the time from the
     API server's return to an edit made then being reconciled;
   - operator peak and steady RSS and CPU seconds (of the first process).
+The steady-state minute, the outage and the start-up take the same time at every size; run.sh
+takes them on the first association count of each N only (--no-extras on the others).
 Usage: see run.sh (--header prints the table head)."""
 import argparse
 import atexit
@@ -58,13 +60,19 @@ class Api:
         return http.client.HTTPSConnection(self.host, context=self.ctx, timeout=timeout)
 
     def call(self, method, path, body=None, content_type="application/json"):
-        if not hasattr(self.local, "conn"):
-            self.local.conn = self.connect()
-        conn = self.local.conn
-        conn.request(method, path, body=json.dumps(body) if body is not None else None,
-                     headers={"Authorization": f"Bearer {self.token}", "Content-Type": content_type})
-        r = conn.getresponse()
-        data = r.read()
+        for attempt in (1, 2):  # once more on a fresh connection if the server closed an idle one
+            if not hasattr(self.local, "conn"):
+                self.local.conn = self.connect()
+            try:
+                self.local.conn.request(method, path, body=json.dumps(body) if body is not None else None,
+                                        headers={"Authorization": f"Bearer {self.token}", "Content-Type": content_type})
+                r = self.local.conn.getresponse()
+                data = r.read()
+                break
+            except (http.client.RemoteDisconnected, ConnectionError, http.client.CannotSendRequest):
+                del self.local.conn
+                if attempt == 2:
+                    raise
         if r.status >= 300:
             raise RuntimeError(f"{method} {path}: {r.status} {data[:200]!r}")
         return json.loads(data or b"{}")
@@ -87,10 +95,13 @@ class StoreWatch(threading.Thread):
                              headers={"Authorization": f"Bearer {self.api.token}"})
                 for line in conn.getresponse():
                     e = json.loads(line)
+                    if e.get("type") == "ERROR" or "object" not in e:  # e.g. 410 Gone: list again
+                        rv = self.api.call("GET", STORES.format(ns=self.ns))["metadata"]["resourceVersion"]
+                        break
                     rv = e["object"]["metadata"].get("resourceVersion", rv)
                     if e["type"] in ("ADDED", "MODIFIED"):
                         self.record(e["object"])
-            except (OSError, http.client.HTTPException, ValueError):
+            except (OSError, http.client.HTTPException, ValueError, RuntimeError, KeyError):
                 time.sleep(1)  # the API server outage; the figures that use this watch are taken by then
 
     def record(self, s):
@@ -161,9 +172,9 @@ def fsx_calls(fsx):
     return json.load(urllib.request.urlopen(f"{fsx}/_emulator/stats"))["calls"]
 
 
-def operator_requests(cp, since_line, user="system:serviceaccount:ckpt-system:ckpt-operator"):
-    """(all requests, writes, count by verb and resource, lines read) of the operator's
-    ServiceAccount since `since_line`, Leases excluded."""
+def operator_requests(cp, since_line, ns, user="system:serviceaccount:ckpt-system:ckpt-operator"):
+    """(all requests, writes, count by verb and resource) of the operator's ServiceAccount since
+    `since_line` about namespace `ns` (and its stores' PVs), Leases excluded."""
     total = writes = i = 0
     by = {}
     with open(f"{cp}/audit.log") as f:
@@ -174,6 +185,10 @@ def operator_requests(cp, since_line, user="system:serviceaccount:ckpt-system:ck
             ref = e.get("objectRef", {})
             if e.get("stage") != "ResponseComplete" or ref.get("resource") == "leases" or e.get("user", {}).get("username") != user:
                 continue
+            ours = (ref.get("namespace") == ns or f"ckpt-{ns}-" in ref.get("name", "")
+                    or (not ref.get("namespace") and not ref.get("name")))  # cluster-wide lists and watches count
+            if ns is not None and not ours:
+                continue  # another row's objects (its namespace being deleted) do not
             total += 1
             writes += e.get("verb") in ("create", "update", "patch", "delete")
             what = f"{e.get('verb')} {ref.get('resource', e.get('requestURI'))}{'/' + ref['subresource'] if ref.get('subresource') else ''}"
@@ -184,6 +199,25 @@ def operator_requests(cp, since_line, user="system:serviceaccount:ckpt-system:ck
 def audit_lines(cp):
     with open(f"{cp}/audit.log") as f:
         return sum(1 for _ in f)
+
+
+def cpu_seconds(pid):
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError):
+        return 0.0
+
+
+def control_plane_cpu(cp):
+    """CPU seconds so far of each control-plane process (pid files in the control plane's folder)."""
+    out = {}
+    for name in ("apiserver", "etcd", "controller-manager"):
+        try:
+            out[name] = cpu_seconds(int(open(f"{cp}/{name}.pid").read()))
+        except (OSError, ValueError):
+            pass
+    return out
 
 
 def wait_all_ready(watch, n, op):
@@ -232,7 +266,7 @@ def start_up(cmd, log, cp, fsx, n):
         time.sleep(0.05)
     reconciled = time.time() - op.started
     time.sleep(1)  # let the audit log catch up
-    return op.synced, reconciled, operator_requests(cp, since)[0], sum(fsx_calls(fsx).values()) - calls, op
+    return op.synced, reconciled, operator_requests(cp, since, None)[0], sum(fsx_calls(fsx).values()) - calls, op
 
 
 def api_outage(api, ns, cp, op, seconds=30):
@@ -248,6 +282,19 @@ def api_outage(api, ns, cp, op, seconds=30):
     return while_down, edit_and_wait(api, ns, "s1")
 
 
+def delete_namespace(api, ns, timeout=600):
+    api.call("DELETE", f"/api/v1/namespaces/{ns}")
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            api.call("GET", f"/api/v1/namespaces/{ns}")
+        except RuntimeError as e:
+            if " 404 " in str(e):
+                return
+        time.sleep(1)
+    raise RuntimeError(f"namespace {ns} still there after {timeout}s")
+
+
 def row(a, cmd, log):
     api, ns, n = Api(a.control_plane), a.namespace, a.stores
     api.call("POST", "/api/v1/namespaces", {"metadata": {"name": ns}})
@@ -257,12 +304,17 @@ def row(a, cmd, log):
     time.sleep(0.5)
     since = audit_lines(a.control_plane)
     before = fsx_calls(a.fsx)
+    cpu_before, op_cpu_before, wall = control_plane_cpu(a.control_plane), op.proc_stats()[1], time.time()
     with futures.ThreadPoolExecutor(16) as pool:
         list(pool.map(lambda i: api.call("POST", STORES.format(ns=ns), store(ns, i, a.associations)), range(n)))
     ready_s, peak = wait_all_ready(watch, n, op)
+    used = {k: v - cpu_before.get(k, 0) for k, v in control_plane_cpu(a.control_plane).items()}
+    used["ckpt-operator"] = op.proc_stats()[1] - op_cpu_before
+    print(f"  (CPU seconds until all Ready, {time.time() - wall:.1f} s wall × {os.cpu_count()} cores: "
+          + ", ".join(f"{k} {v:.1f}" for k, v in used.items()) + ")", file=sys.stderr, flush=True)
     after = fsx_calls(a.fsx)
     time.sleep(1)
-    requests, writes, by = operator_requests(a.control_plane, since)
+    requests, writes, by = operator_requests(a.control_plane, since, ns)
     print("  (requests per store: " + ", ".join(f"{k} {v / n:.1f}" for k, v in sorted(by.items(), key=lambda kv: -kv[1])) + ")",
           file=sys.stderr, flush=True)
     polls = max(1.0, ready_s / a.poll_interval)
@@ -270,19 +322,24 @@ def row(a, cmd, log):
                              f"{(after.get(op_name, 0) - before.get(op_name, 0)) / polls:.1f}"
                              for op_name in sorted(after) if op_name.startswith("Describe") and after.get(op_name, 0) > before.get(op_name, 0))
     lags = watch.lifecycle_lags(a.create_seconds)
-    time.sleep(60)
-    steady = sum(fsx_calls(a.fsx).values()) - sum(after.values())
+    steady, start, outage = "–", "–", "–"
+    if a.extras:
+        time.sleep(60)
+        steady = sum(fsx_calls(a.fsx).values()) - sum(after.values())
     rss_steady, cpu = op.proc_stats()
     p50, p99 = edit_latencies(api, ns, n)
-    down, resync = api_outage(api, ns, a.control_plane, op)
-    op.stop()
-    synced, reconciled, start_requests, start_calls, second = start_up(cmd, log + ".restart", a.control_plane, a.fsx, n)
-    second.stop()
+    if a.extras:
+        down, resync = api_outage(api, ns, a.control_plane, op)
+        outage = f"{down:.0f}, {resync:.1f}"
+        op.stop()
+        synced, reconciled, start_requests, start_calls, op = start_up(cmd, log + ".restart", a.control_plane, a.fsx, n)
+        start = f"{synced:.1f} / {reconciled:.1f} ({start_requests}, {start_calls})"
     floor = api_floor(api, ns, writes)
+    delete_namespace(api, ns)  # while an operator runs to release the stores, so the next row starts clean
+    op.stop()
     ratio = ready_s / (a.create_seconds + ASSOCIATION_SECONDS + floor)
     return (f"| {n} | {a.associations} | {ready_s:.1f} | {floor:.1f} | {ratio:.1f}× | {requests / n:.1f} | {create_calls} | "
-            f"{steady} | {lags[len(lags) // 2]:.1f} / {lags[-1]:.1f} | {p50:.0f} / {p99:.0f} | "
-            f"{synced:.1f} / {reconciled:.1f} ({start_requests}, {start_calls}) | {down:.0f}, {resync:.1f} | "
+            f"{steady} | {lags[len(lags) // 2]:.1f} / {lags[-1]:.1f} | {p50:.0f} / {p99:.0f} | {start} | {outage} | "
             f"{peak:.1f} / {rss_steady:.1f} | {cpu:.1f} |")
 
 
@@ -296,6 +353,8 @@ def main():
     p.add_argument("--control-plane")
     p.add_argument("--fsx")
     p.add_argument("--namespace")
+    p.add_argument("--no-extras", dest="extras", action="store_false",
+                   help="skip the steady-state minute, the API outage and the start-up figures (run once per N)")
     p.add_argument("--log", help="the operator's log file")
     p.add_argument("--operator", nargs=argparse.REMAINDER, help="the operator's command line (last)")
     a = p.parse_args()

@@ -339,8 +339,7 @@ StatusOr<Action> CheckpointStoreReconciler::Finalize(Ctx& c) {
 StatusOr<bool> CheckpointStoreReconciler::DeleteFileSystem(Ctx& c) {
   std::string id = c.store["spec"]["fileSystem"].value("id", c.status.value("fileSystemId", ""));
   if (id.empty()) {
-    // Asked of FSx afresh, not read off the shared view: a miss here lets the finalizer go.
-    ASSIGN_OR_RETURN(std::vector<Json> all, fsx_.DescribeFileSystems({}));
+    ASSIGN_OR_RETURN(std::vector<Json> all, fsx_.DescribeFileSystems({}));  // afresh: a miss lets the finalizer go
     std::optional<Json> tagged = FindTagged(all, c.uid);
     if (!tagged) return true;  // FSx has no file system tagged for this store: nothing was created
     id = tagged->value("FileSystemId", "");
@@ -358,7 +357,7 @@ StatusOr<bool> CheckpointStoreReconciler::DeleteFileSystem(Ctx& c) {
     if (!r.ok() && !r.status().IsNotFound()) return r.status();
   }
   if (!dras.empty()) return false;  // FSx deletes a file system only after its associations
-  // Asked of FSx by id, not read off the shared snapshot: only FileSystemNotFound means gone.
+  // Asked of FSx by id, not read off the shared view: only FileSystemNotFound means gone.
   auto described = fsx_.DescribeFileSystems({id});
   if (described.status().IsNotFound() || (described.ok() && described->empty())) return true;
   RETURN_IF_ERROR(described.status());

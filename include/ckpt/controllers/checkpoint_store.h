@@ -1,5 +1,5 @@
 // CheckpointStoreReconciler: drives one CheckpointStore toward its spec. Observe (the store from
-// the cache, FSx through the shared snapshot, associations, the PVC) -> plan (controllers/
+// the cache, FSx and associations through the shared FsxCache view, the PVC) -> plan (controllers/
 // store_plan.h, pure) -> apply (FSx calls, server-side apply of PV/PVC, one status patch).
 //   - Finalizer first, so no file system is ever created that deletion would not find.
 //   - Create is crash-safe: a file system tagged with the store's UID is adopted before any

@@ -189,5 +189,25 @@ TEST(StorePlanTest, ConditionsKeepTransitionTimeUnlessStatusFlips) {
   EXPECT_EQ(conds[0]["observedGeneration"], 2);
 }
 
+TEST(StorePlanTest, AFileSystemMovesUntilItsLifecycleAndAdministrativeActionsSettle) {
+  EXPECT_TRUE(FileSystemMoving({{"Lifecycle", "CREATING"}}));
+  EXPECT_TRUE(FileSystemMoving({{"Lifecycle", "UPDATING"}}));
+  EXPECT_FALSE(FileSystemMoving({{"Lifecycle", "AVAILABLE"}}));
+  EXPECT_FALSE(FileSystemMoving({{"Lifecycle", "FAILED"}}));
+  Json growing = {{"Lifecycle", "AVAILABLE"},
+                  {"AdministrativeActions", {{{"AdministrativeActionType", "FILE_SYSTEM_UPDATE"}, {"Status", "IN_PROGRESS"}}}}};
+  EXPECT_TRUE(FileSystemMoving(growing)) << "a storage change in progress";
+  growing["AdministrativeActions"][0]["Status"] = "COMPLETED";
+  EXPECT_FALSE(FileSystemMoving(growing));
+}
+
+TEST(StorePlanTest, OwnedByMatchesTheUidTagAndSkipsFileSystemsBeingDeleted) {
+  Json fs = {{"Lifecycle", "AVAILABLE"}, {"Tags", {{{"Key", kOwnerTag}, {"Value", "uid-1"}}}}};
+  EXPECT_TRUE(OwnedBy(fs, "uid-1"));
+  EXPECT_FALSE(OwnedBy(fs, "uid-2"));
+  fs["Lifecycle"] = "DELETING";
+  EXPECT_FALSE(OwnedBy(fs, "uid-1"));
+}
+
 }  // namespace
 }  // namespace ckpt::controllers
