@@ -163,38 +163,39 @@ Json FsxService::Insert(Table& table, const std::string& id, Resource r) {
 }
 
 Json FsxService::Matching(const Table& table, const Json& request, const char* ids_field, const char* out_field) {
-  std::vector<Json> items;
+  std::vector<const Json*> items;
   const Json ids = request.value(ids_field, Json());
   for (const auto& [id, res] : table) {
     bool named = ids.is_null() || std::find(ids.begin(), ids.end(), id) != ids.end();
-    if (named && FilterMatches(res.desc, request)) items.push_back(res.desc);
+    if (named && FilterMatches(res.desc, request)) items.push_back(&res.desc);
   }
   return Page(items, request, out_field);
 }
 
-Json FsxService::Page(const std::vector<Json>& items, const Json& request, const char* field) {
+// Copies only the page: a sweep of thousands of resources in pages of 25 stays linear.
+Json FsxService::Page(const std::vector<const Json*>& items, const Json& request, const char* field) {
   size_t start = 0;
   if (request.contains("NextToken")) {
     auto decoded = Base64Decode(request["NextToken"].get<std::string>());
     start = decoded.ok() ? std::strtoul(decoded->c_str(), nullptr, 10) : items.size();
   }
   size_t max = request.value("MaxResults", 50);  // the emulator pages at 50 so clients must paginate
-  Json page = Json::array();
-  for (size_t i = start; i < items.size() && page.size() < max; ++i) page.push_back(items[i]);
-  Json out = {{field, page}};
+  Json out = {{field, Json::array()}};
+  Json& page = out[field];
+  for (size_t i = start; i < items.size() && page.size() < max; ++i) page.push_back(*items[i]);
   if (start + page.size() < items.size()) out["NextToken"] = Base64Encode(std::to_string(start + page.size()));
   return out;
 }
 
 StatusOr<Json> FsxService::DescribeFileSystems(const Json& r) {
-  std::vector<Json> items;
+  std::vector<const Json*> items;
   if (r.contains("FileSystemIds")) {
     for (const auto& id : r["FileSystemIds"]) {
       ASSIGN_OR_RETURN(auto it, FileSystemLocked(id.get<std::string>()));
-      items.push_back(it->second.desc);
+      items.push_back(&it->second.desc);
     }
   } else {
-    for (const auto& [id, res] : file_systems_) items.push_back(res.desc);
+    for (const auto& [id, res] : file_systems_) items.push_back(&res.desc);
   }
   return Page(items, r, "FileSystems");
 }
@@ -321,7 +322,8 @@ StatusOr<Json> FsxService::TagResource(const Json& r) {
 StatusOr<Json> FsxService::ListTags(const Json& r) {
   Json* d = FindByArnLocked(r.value("ResourceARN", ""));
   if (!d) return FsxError("ResourceNotFound", "Resource '" + r.value("ResourceARN", "") + "' does not exist.");
-  std::vector<Json> tags((*d)["Tags"].begin(), (*d)["Tags"].end());
+  std::vector<const Json*> tags;
+  for (const auto& t : (*d)["Tags"]) tags.push_back(&t);
   return Page(tags, r, "Tags");
 }
 

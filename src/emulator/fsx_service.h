@@ -52,7 +52,7 @@ class FsxService {
   std::string NewId(const std::string& prefix);
   void StartLocked(Resource& r, const std::string& now, const std::string& next, std::chrono::milliseconds d);
   StatusOr<Json> IdempotentLocked(const std::string& op, const Json& request, const std::function<StatusOr<Json>()>& create);
-  static Json Page(const std::vector<Json>& items, const Json& request, const char* field);
+  static Json Page(const std::vector<const Json*>& items, const Json& request, const char* field);
   // Stores a new resource and returns {"Id": id, "Desc": description} for IdempotentLocked.
   static Json Insert(Table& table, const std::string& id, Resource r);
   // One page of `table`'s descriptions named in request[ids_field] (all when absent) and
