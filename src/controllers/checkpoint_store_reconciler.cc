@@ -232,15 +232,20 @@ Status CheckpointStoreReconciler::ConvergeAssociations(Ctx& c, const std::string
   return Status::Ok();
 }
 
-// The claim from the cache; on a miss, created (one request in the usual case); when it exists
-// already (just created and not yet in the cache, or someone else's) it is read, never changed.
-// A claim's spec is immutable once bound: it is created once, then only read.
+// The claim from the cache; on a miss, created (one request in the usual case). When a claim by
+// that name exists already it is read: ours (just created, not yet cached) is used; anyone
+// else's is never changed but refused with a clear reason. A claim's spec is immutable once bound:
+// it is created once, then only read.
 StatusOr<Json> CheckpointStoreReconciler::EnsureClaim(Ctx& c, const Json& fs) {
   std::string claim = c.store["spec"]["volume"].value("claimName", "");
   if (kube::ObjectPtr cached = caches_.claims.Get(kube::KeyOf(c.ns, claim))) return *cached;
   auto created = client_.Create(res::PersistentVolumeClaims(), c.ns, PersistentVolumeClaim(c.store, fs));
   if (!created.status().IsAlreadyExists()) return created;
-  return client_.Get(res::PersistentVolumeClaims(), c.ns, claim);
+  ASSIGN_OR_RETURN(Json existing, client_.Get(res::PersistentVolumeClaims(), c.ns, claim));
+  if (existing["metadata"].value("/labels"_json_pointer, Json::object()).value(kStoreLabel, "") == c.name) return existing;
+  return Status(StatusCode::kAlreadyExists, "claim " + claim + " already exists and does not belong to this store; "
+                                                 "choose another spec.volume.claimName or delete that claim")
+      .SetReason("ClaimConflict");
 }
 
 Status CheckpointStoreReconciler::ConvergeVolume(Ctx& c, const Json& fs) {
@@ -251,6 +256,7 @@ Status CheckpointStoreReconciler::ConvergeVolume(Ctx& c, const Json& fs) {
   }
   std::string claim = c.store["spec"]["volume"].value("claimName", "");
   auto pvc = EnsureClaim(c, fs);
+  if (pvc.status().reason() == "ClaimConflict") return Refuse(c, "VolumeReady", pvc.status());
   if (!pvc.ok()) return pvc.status();
   bool bound = pvc->value("/status/phase"_json_pointer, std::string()) == "Bound";
   c.status["volume"] = {{"pvName", PvName(c.store)}, {"claimName", claim}, {"bound", bound}};

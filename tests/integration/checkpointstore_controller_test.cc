@@ -234,6 +234,30 @@ TEST_F(CheckpointStoreControllerTest, FsxRefusalBecomesAConditionAndEventWithout
   EXPECT_TRUE(Eventually([this] { return Gone("missing"); }, 30s));
 }
 
+TEST_F(CheckpointStoreControllerTest, AClaimNameTakenByAnotherClaimIsReportedAndLeftAlone) {
+  Json foreign = {{"apiVersion", "v1"}, {"kind", "PersistentVolumeClaim"},
+                  {"metadata", {{"name", "taken-ckpt"}, {"namespace", kNs}}},
+                  {"spec", {{"accessModes", {"ReadWriteOnce"}}, {"storageClassName", "someone-elses"},
+                            {"resources", {{"requests", {{"storage", "1Gi"}}}}}}}};
+  ASSERT_TRUE(client_->Create(res::PersistentVolumeClaims(), kNs, foreign).ok());
+  Json store = UnlinkedStore(kNs, "taken");
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, store).ok());
+  auto volume_condition = [] {
+    for (const auto& c : Get("taken").value("/status/conditions"_json_pointer, Json::array()))
+      if (c["type"] == "VolumeReady") return c;
+    return Json::object();
+  };
+  ASSERT_TRUE(Eventually([&] { return volume_condition().value("reason", "") == "ClaimConflict"; }, 30s))
+      << Get("taken").dump();
+  EXPECT_NE(volume_condition().value("message", "").find("claim taken-ckpt already exists"), std::string::npos);
+  EXPECT_EQ(Get("taken")["status"]["phase"], "Error");
+  Json claim = *client_->Get(res::PersistentVolumeClaims(), kNs, "taken-ckpt");
+  EXPECT_FALSE(claim["metadata"].contains("labels")) << "someone else's claim is never changed";
+  EXPECT_EQ(claim["spec"]["storageClassName"], "someone-elses");
+  Delete("taken");
+  EXPECT_TRUE(Eventually([this] { return Gone("taken"); }, 30s));
+}
+
 TEST_F(CheckpointStoreControllerTest, RetainKeepsTheFileSystemAndItsAssociations) {
   ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, Store(kNs, "policy-retain", "Retain")).ok());
   ASSERT_TRUE(Eventually([&] { return Ready("policy-retain"); }, 60s));

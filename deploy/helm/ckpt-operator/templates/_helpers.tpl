@@ -43,7 +43,7 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
   verbs: [patch]
 - apiGroups: [""]
   resources: [persistentvolumeclaims]
-  verbs: [get, list, watch, create, patch]
+  verbs: [get, list, watch, create]
 - apiGroups: [trainer.kubeflow.org]
   resources: [trainjobs]
   verbs: [list, watch, create]
