@@ -161,6 +161,8 @@ bool CheckOperatorCalls(const ControlPlane& cp, const std::string& binary) {
   auto audit = ReadAudit(cp.dir() + "/audit.log", kOperatorUser);
   if (!audit.ok() || (audit->allowed.empty() && audit->denied.empty())) return true;
   for (const auto& d : audit->denied) std::cerr << "[rbac] FORBIDDEN for the operator: " << d << "\n";
+  for (const auto& d : audit->refused_while_granted)
+    std::cerr << "[rbac] refused, though allowed before and after (an API server start): " << d << "\n";
   std::cerr << "[rbac] the operator made " << audit->allowed.size() << " distinct kinds of call; "
             << audit->denied.size() << " forbidden\n";
   if (const char* dir = std::getenv("CKPT_RBAC_USAGE_DIR")) {

@@ -25,6 +25,9 @@ struct ApiCall {
 struct AuditSummary {
   std::set<ApiCall> allowed;          // authorized calls (whatever the response code)
   std::vector<std::string> denied;    // forbidden calls, described for the failure message
+  // Forbidden calls that the same user made in the same namespace and was allowed both before and
+  // after: granted, but refused while a restarted API server's authorizer loaded its roles.
+  std::vector<std::string> refused_while_granted;
 };
 
 // Reads a JSON-lines audit log, keeping `user`'s requests that reached authorization.
