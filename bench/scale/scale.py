@@ -150,8 +150,7 @@ class Operator:
     def proc_stats(self):
         pid = self.proc.pid
         rss = next(int(l.split()[1]) for l in open(f"/proc/{pid}/status") if l.startswith("VmRSS")) / 1024
-        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-        return rss, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return rss, cpu_seconds(pid)
 
     def stop(self):
         self.proc.terminate()

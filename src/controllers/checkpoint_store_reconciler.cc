@@ -198,7 +198,7 @@ Status CheckpointStoreReconciler::ConvergeAssociations(Ctx& c, const std::string
   std::map<std::string, std::string> done;  // verb -> what was done, one Event per verb
   auto apply = [&](const std::string& verb, StatusOr<Json> r) -> Status {
     if (!r.ok()) return Refuse(c, "DataRepositoryReady", r.status());
-    cache_.PutAssociation(*r);
+    cache_.PutAssociation(fs_id, *r);
     done[verb] += (done[verb].empty() ? "" : "; ") + AssociationSummary(verb, *r);
     return Status::Ok();
   };

@@ -175,23 +175,17 @@ void FsxCache::PutFileSystem(const Json& fs) {
 }
 
 // FSx answers a create or update with the whole description and a delete with the id and the
-// new lifecycle only: either is merged onto what the view has.
-void FsxCache::PutAssociation(const Json& association) {
+// new lifecycle only: either is merged onto what the view has for that file system.
+void FsxCache::PutAssociation(const std::string& fs_id, const Json& association) {
   std::lock_guard<std::mutex> l(mu_);
-  const std::string id = association.value("AssociationId", "");
-  std::string fs_id = association.value("FileSystemId", "");
-  for (auto& [candidate, e] : entries_)
-    for (auto& a : e.associations)
-      if (a.value("AssociationId", "") == id) {
-        a.update(association);
-        e.put_epoch = epoch_;
-        return;
-      }
-  if (fs_id.empty()) return;  // a delete of something the view never had
   Entry& e = EntryLocked(fs_id);
+  e.put_epoch = epoch_;
+  const std::string id = association.value("AssociationId", "");
+  for (auto& a : e.associations)
+    if (a.value("AssociationId", "") == id) return a.update(association);
+  if (!association.contains("FileSystemId")) return;  // a delete of something the view never had
   e.associations.push_back(association);
   SortById(e.associations);
-  e.put_epoch = epoch_;
 }
 
 void FsxCache::WakeOnChange(const std::string& fs_id, const std::string& key, uint64_t seen_version) {

@@ -52,7 +52,7 @@ class FsxCache {
 
   // Write-through of FSx's answers to our own calls.
   void PutFileSystem(const aws::Json& fs);
-  void PutAssociation(const aws::Json& association);
+  void PutAssociation(const std::string& fs_id, const aws::Json& association);
 
   // Wakes `key` once when a sweep sees `fs_id` change after `seen_version` (at once if it already did).
   void WakeOnChange(const std::string& fs_id, const std::string& key, uint64_t seen_version);

@@ -137,7 +137,7 @@ TEST_F(FsxCacheTest, AssociationWritesGoThroughAndADeleteKeepsTheRest) {
   Json made = *client_->CreateDataRepositoryAssociation(
       {{"FileSystemId", id}, {"FileSystemPath", "/checkpoints"}, {"DataRepositoryPath", "s3://bucket/checkpoints/"}});
   ASSERT_EQ((*cache.Associations(id)).size(), 1u);  // the sweep saw it
-  cache.PutAssociation({{"AssociationId", made["AssociationId"]}, {"Lifecycle", "DELETING"}});
+  cache.PutAssociation(id, {{"AssociationId", made["AssociationId"]}, {"Lifecycle", "DELETING"}});
   auto listed = *cache.Associations(id);
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0]["Lifecycle"], "DELETING");
