@@ -53,9 +53,9 @@ void AddKubernetes(CLI::App& app, OperatorOptions& o) {
   app.add_option("--context", o.context, "kubeconfig context (default: the current one)")->group(g);
   app.add_option("--namespaces", o.namespaces, "comma-separated namespaces to watch (default: all)")
       ->envname("WATCH_NAMESPACES")->delimiter(',')->group(g);
-  app.add_option("--kube-api-qps", o.qps, "client-side request rate limit")->envname("CKPT_KUBE_API_QPS")
-      ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
-  app.add_option("--kube-api-burst", o.burst, "client-side burst")->envname("CKPT_KUBE_API_BURST")
+  app.add_option("--kube-api-qps", o.qps, "client-side request rate limit; 0 or -1 = none (rely on API priority and fairness)")
+      ->envname("CKPT_KUBE_API_QPS")->capture_default_str()->group(g);
+  app.add_option("--kube-api-burst", o.burst, "client-side burst (with --kube-api-qps > 0)")->envname("CKPT_KUBE_API_BURST")
       ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
   AddDuration(app, g, "--cache-sync-timeout", o.cache_sync_timeout, "CKPT_CACHE_SYNC_TIMEOUT",
               "exit 1 if the caches have not listed by then (RBAC, missing CRDs)");

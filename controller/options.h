@@ -1,9 +1,10 @@
 // OperatorOptions: every knob of the ckpt-operator daemon, from flags or their environment
 // variables (flags win). Defaults match controller-runtime's where one exists (lease 15s/10s/2s,
 // probes on :8081, metrics on :8080), so the operator behaves the way platform teams already
-// expect; the client rate limit (QPS 200 / burst 400, not 20 / 30) and 8 store workers are sized
-// so 1,000 stores converge at the API server's pace, not the limiter's (docs/install.md, sizing;
-// bench/scale/RESULTS.md). The API server's own priority and fairness still protects it.
+// expect. As in controller-runtime since v0.21 (kubernetes-sigs/controller-runtime#3119, on SIG API
+// Machinery's advice) there is no client-side rate limit by default: the API server's priority and
+// fairness protects it, and a 429 it sends is retried after its Retry-After. 8 store workers let
+// 1,000 stores converge at the API server's pace (docs/install.md, sizing; bench/scale/RESULTS.md).
 #pragma once
 
 #include <chrono>
@@ -22,8 +23,8 @@ struct OperatorOptions {
   std::string kubeconfig;            // "" = in-cluster config
   std::string context;
   std::vector<std::string> namespaces;  // empty = every namespace
-  double qps = 200;
-  int burst = 400;
+  double qps = 0;    // <= 0: no client-side limit (controller-runtime's QPS -1)
+  int burst = 400;  // used only with qps > 0
   Millis cache_sync_timeout{120'000};  // give up (exit 1) when caches cannot list by then
   // Controllers
   std::vector<std::string> controllers{"checkpointstore", "trainrun"};  // trainrun needs Kubeflow Trainer's CRDs

@@ -20,22 +20,22 @@ associations each at once and prints, as a Markdown row:
     API server's return to an edit made then being reconciled;
   - operator peak and steady RSS and CPU seconds (of the first process).
 The steady-state minute, the outage and the start-up take the same time at every size; run.sh
-takes them on the first association count of each N only (--no-extras on the others).
+takes them on the first association count of each N only (--no-extras on the others). With
+--trainruns R, R TrainRuns then run on the first R stores with the same operator and a second
+row is printed (bench/scale/trainruns.py). Where the time went goes to stderr, phase by phase.
 Usage: see run.sh (--header prints the table head)."""
 import argparse
-import atexit
-import concurrent.futures as futures
-import http.client
-import json
 import os
-import re
-import ssl
 import subprocess
 import sys
 import threading
 import time
-import urllib.parse
-import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import (Api, Operator, Watch, api_floor, audit_lines, breakdown, control_plane_cpu, cpu_line,  # noqa: E402
+                    delete_namespace, describe_calls_per_poll, edit_and_wait, edit_latencies, fsx_calls,
+                    operator_requests, start_up)
+import trainruns  # noqa: E402
 
 COLUMNS = ["stores", "assoc", "all Ready s", "API floor s", "ratio", "API req/store", "FSx calls/poll (create)",
            "FSx calls/min (steady)", "lifecycle→status p50/max s", "edit→status p50/p99 ms",
@@ -46,66 +46,15 @@ ASSOCIATION_SECONDS = 1.0  # the emulator's association lifecycle (FsxEmulatorOp
 STORES = "/apis/trainops.io/v1alpha1/namespaces/{ns}/checkpointstores"
 
 
-class Api:
-    """The API server as the admin, one kept-alive HTTPS connection per thread (as client-go does)."""
-
-    def __init__(self, cp):
-        env = dict(l.strip().split("=", 1) for l in open(f"{cp}/env") if "=" in l)
-        self.host = urllib.parse.urlparse(env["CKPT_APISERVER_URL"]).netloc
-        self.token = env["CKPT_ADMIN_TOKEN"]
-        self.ctx = ssl.create_default_context(cafile=f"{cp}/pki/ca.crt")
-        self.local = threading.local()
-
-    def connect(self, timeout=60):
-        return http.client.HTTPSConnection(self.host, context=self.ctx, timeout=timeout)
-
-    def call(self, method, path, body=None, content_type="application/json"):
-        for attempt in (1, 2):  # once more on a fresh connection if the server closed an idle one
-            if not hasattr(self.local, "conn"):
-                self.local.conn = self.connect()
-            try:
-                self.local.conn.request(method, path, body=json.dumps(body) if body is not None else None,
-                                        headers={"Authorization": f"Bearer {self.token}", "Content-Type": content_type})
-                r = self.local.conn.getresponse()
-                data = r.read()
-                break
-            except (http.client.RemoteDisconnected, ConnectionError, http.client.CannotSendRequest):
-                del self.local.conn
-                if attempt == 2:
-                    raise
-        if r.status >= 300:
-            raise RuntimeError(f"{method} {path}: {r.status} {data[:200]!r}")
-        return json.loads(data or b"{}")
-
-
-class StoreWatch(threading.Thread):
+class StoreWatch(Watch):
     """Records, per store, when the watch first saw: a fileSystemId, lifecycle AVAILABLE, phase Ready."""
 
     def __init__(self, api, ns):
-        super().__init__(daemon=True)
-        self.api, self.ns, self.seen = api, ns, {}
-        self.lock = threading.Lock()
+        super().__init__(api, STORES.format(ns=ns))
+        self.seen = {}
 
-    def run(self):
-        rv = self.api.call("GET", STORES.format(ns=self.ns))["metadata"]["resourceVersion"]
-        while True:
-            try:
-                conn = self.api.connect(timeout=3600)
-                conn.request("GET", STORES.format(ns=self.ns) + f"?watch=1&resourceVersion={rv}&allowWatchBookmarks=true",
-                             headers={"Authorization": f"Bearer {self.api.token}"})
-                for line in conn.getresponse():
-                    e = json.loads(line)
-                    if e.get("type") == "ERROR" or "object" not in e:  # e.g. 410 Gone: list again
-                        rv = self.api.call("GET", STORES.format(ns=self.ns))["metadata"]["resourceVersion"]
-                        break
-                    rv = e["object"]["metadata"].get("resourceVersion", rv)
-                    if e["type"] in ("ADDED", "MODIFIED"):
-                        self.record(e["object"])
-            except (OSError, http.client.HTTPException, ValueError, RuntimeError, KeyError):
-                time.sleep(1)  # the API server outage; the figures that use this watch are taken by then
-
-    def record(self, s):
-        now, st = time.time(), s.get("status", {})
+    def record(self, s, now):
+        st = s.get("status", {})
         with self.lock:
             t = self.seen.setdefault(s["metadata"]["name"], {})
             if st.get("fileSystemId"):
@@ -124,37 +73,19 @@ class StoreWatch(threading.Thread):
             return sorted(t["available"] - t["id"] - create_seconds for t in self.seen.values() if "available" in t and "id" in t)
 
 
-class Operator:
-    """The operator process: started from `cmd`, its log in `log`; metrics port read off the log."""
+class Phases:
+    """Where the row's time went, printed to stderr at the end."""
 
-    def __init__(self, cmd, log):
-        self.log = log
-        self.started = time.time()
-        self.proc = subprocess.Popen(cmd, stdout=open(log, "w"), stderr=subprocess.STDOUT)
-        atexit.register(self.proc.kill)
-        self.synced = self.wait_log("caches synced") - self.started
-        self.port = int(re.search(r"metrics on \S+ \(port (\d+)\)", open(log).read()).group(1))
+    def __init__(self):
+        self.last, self.spent = time.time(), []
 
-    def wait_log(self, text, timeout=120):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if text in open(self.log).read():
-                return time.time()
-            time.sleep(0.05)
-        raise RuntimeError(f"operator never logged {text!r}; see {self.log}")
+    def done(self, what):
+        now = time.time()
+        self.spent.append(f"{what} {now - self.last:.0f}")
+        self.last = now
 
-    def metric(self, name, match=""):
-        text = urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=10).read().decode()
-        return sum(float(l.rsplit(" ", 1)[1]) for l in text.splitlines() if l.startswith(name) and match in l)
-
-    def proc_stats(self):
-        pid = self.proc.pid
-        rss = next(int(l.split()[1]) for l in open(f"/proc/{pid}/status") if l.startswith("VmRSS")) / 1024
-        return rss, cpu_seconds(pid)
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(30)
+    def __str__(self):
+        return "  (seconds spent: " + ", ".join(self.spent) + ")"
 
 
 def store(ns, i, associations):
@@ -167,56 +98,8 @@ def store(ns, i, associations):
                      "volume": {"claimName": f"s{i}-ckpt"}, "deletionPolicy": "Retain"}}
 
 
-def fsx_calls(fsx):
-    return json.load(urllib.request.urlopen(f"{fsx}/_emulator/stats"))["calls"]
-
-
-def operator_requests(cp, since_line, ns, user="system:serviceaccount:ckpt-system:ckpt-operator"):
-    """(all requests, writes, count by verb and resource) of the operator's ServiceAccount since
-    `since_line` about namespace `ns` (and its stores' PVs), Leases excluded."""
-    total = writes = i = 0
-    by = {}
-    with open(f"{cp}/audit.log") as f:
-        for i, line in enumerate(f):
-            if i < since_line:
-                continue
-            e = json.loads(line)
-            ref = e.get("objectRef", {})
-            if e.get("stage") != "ResponseComplete" or ref.get("resource") == "leases" or e.get("user", {}).get("username") != user:
-                continue
-            ours = (ref.get("namespace") == ns or f"ckpt-{ns}-" in ref.get("name", "")
-                    or (not ref.get("namespace") and not ref.get("name")))  # cluster-wide lists and watches count
-            if ns is not None and not ours:
-                continue  # another row's objects (its namespace being deleted) do not
-            total += 1
-            writes += e.get("verb") in ("create", "update", "patch", "delete")
-            what = f"{e.get('verb')} {ref.get('resource', e.get('requestURI'))}{'/' + ref['subresource'] if ref.get('subresource') else ''}"
-            by[what] = by.get(what, 0) + 1
-    return total, writes, by
-
-
-def audit_lines(cp):
-    with open(f"{cp}/audit.log") as f:
-        return sum(1 for _ in f)
-
-
-def cpu_seconds(pid):
-    try:
-        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError):
-        return 0.0
-
-
-def control_plane_cpu(cp):
-    """CPU seconds so far of each control-plane process (pid files in the control plane's folder)."""
-    out = {}
-    for name in ("apiserver", "etcd", "controller-manager"):
-        try:
-            out[name] = cpu_seconds(int(open(f"{cp}/{name}.pid").read()))
-        except (OSError, ValueError):
-            pass
-    return out
+def flip_deletion_policy(s):
+    return {"spec": {"deletionPolicy": "Delete" if s["spec"]["deletionPolicy"] == "Retain" else "Retain"}}
 
 
 def wait_all_ready(watch, n, op):
@@ -227,48 +110,7 @@ def wait_all_ready(watch, n, op):
     return max(watch.ready()) - start, peak
 
 
-def api_floor(api, ns, writes):
-    """A plain client making `writes` writes (creates, then merge patches), 16 in flight."""
-    base = f"/api/v1/namespaces/{ns}/configmaps"
-    creates = max(1, writes // 3)
-    start = time.time()
-    with futures.ThreadPoolExecutor(16) as pool:
-        list(pool.map(lambda i: api.call("POST", base, {"metadata": {"name": f"floor-{i}"}, "data": {"k": "v"}}), range(creates)))
-        list(pool.map(lambda i: api.call("PATCH", f"{base}/floor-{i % creates}", {"data": {"k": str(i)}},
-                                         "application/merge-patch+json"), range(writes - creates)))
-    return time.time() - start
-
-
-def edit_and_wait(api, ns, name, timeout=300):
-    path = f"{STORES.format(ns=ns)}/{name}"
-    policy = "Delete" if api.call("GET", path)["spec"]["deletionPolicy"] == "Retain" else "Retain"
-    start = time.time()
-    gen = api.call("PATCH", path, {"spec": {"deletionPolicy": policy}}, "application/merge-patch+json")["metadata"]["generation"]
-    while api.call("GET", path).get("status", {}).get("observedGeneration", 0) < gen:
-        if time.time() - start > timeout:
-            raise RuntimeError(f"{name}: generation {gen} never observed")
-        time.sleep(0.002)
-    return time.time() - start
-
-
-def edit_latencies(api, ns, n, samples=100):
-    lat = sorted(edit_and_wait(api, ns, f"s{i}") * 1000 for i in range(0, n, max(1, n // samples)))
-    return lat[len(lat) // 2], lat[min(len(lat) - 1, int(len(lat) * 0.99))]
-
-
-def start_up(cmd, log, cp, fsx, n):
-    """A second operator process with the N stores existing: (caches synced s, all reconciled s,
-    API requests, FSx calls, process) once it has reconciled every store once."""
-    since, calls = audit_lines(cp), sum(fsx_calls(fsx).values())
-    op = Operator(cmd, log)
-    while op.metric("controller_runtime_reconcile_total", 'controller="checkpointstore"') < n:
-        time.sleep(0.05)
-    reconciled = time.time() - op.started
-    time.sleep(1)  # let the audit log catch up
-    return op.synced, reconciled, operator_requests(cp, since, None)[0], sum(fsx_calls(fsx).values()) - calls, op
-
-
-def api_outage(api, ns, cp, op, seconds=30):
+def api_outage(api, path, cp, op, seconds=30):
     """Stops the API server for `seconds`: (requests the operator sent meanwhile, seconds from its
     return until an edit made then is reconciled)."""
     control = [os.path.join(ROOT, "tests/envtest/control-plane.sh")]
@@ -278,68 +120,66 @@ def api_outage(api, ns, cp, op, seconds=30):
     while_down = op.metric("rest_client_requests_total") - sent
     subprocess.run(["bash", *control, "start-apiserver", cp], check=True, capture_output=True)
     api.local = threading.local()  # the old connections died with the server
-    return while_down, edit_and_wait(api, ns, "s1")
+    return while_down, edit_and_wait(api, path, flip_deletion_policy)
 
 
-def delete_namespace(api, ns, timeout=600):
-    api.call("DELETE", f"/api/v1/namespaces/{ns}")
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            api.call("GET", f"/api/v1/namespaces/{ns}")
-        except RuntimeError as e:
-            if " 404 " in str(e):
-                return
-        time.sleep(1)
-    raise RuntimeError(f"namespace {ns} still there after {timeout}s")
+def create_until_ready(a, api, ns, op, watch):
+    """Creates the stores, waits for all Ready: (seconds, peak RSS, requests, writes, FSx calls per poll)."""
+    since, before = audit_lines(a.control_plane), fsx_calls(a.fsx)
+    cpu_before, op_cpu_before, wall = control_plane_cpu(a.control_plane), op.proc_stats()[1], time.time()
+    api.create_all(STORES.format(ns=ns), [store(ns, i, a.associations) for i in range(a.stores)])
+    ready_s, peak = wait_all_ready(watch, a.stores, op)
+    print(cpu_line(cpu_before, control_plane_cpu(a.control_plane), op.proc_stats()[1] - op_cpu_before, time.time() - wall),
+          file=sys.stderr, flush=True)
+    after = fsx_calls(a.fsx)
+    time.sleep(1)
+    requests, writes, by = operator_requests(a.control_plane, since, ns)
+    print(breakdown(by, a.stores, "store"), file=sys.stderr, flush=True)
+    return ready_s, peak, requests, writes, describe_calls_per_poll(before, after, max(1.0, ready_s / a.poll_interval)), after
+
+
+def extras(a, api, ns, op, cmd, log, after, phases):
+    """The steady minute, the API outage and the start-up: (steady, outage, start-up, operator now)."""
+    time.sleep(60)
+    steady = sum(fsx_calls(a.fsx).values()) - sum(after.values())
+    phases.done("steady minute")
+    down, resync = api_outage(api, f"{STORES.format(ns=ns)}/s1", a.control_plane, op)
+    phases.done("outage")
+    op.stop()
+    synced, reconciled, requests, calls, op = start_up(cmd, log + ".restart", a.control_plane, a.fsx, {"checkpointstore": a.stores})
+    phases.done("start-up")
+    return steady, f"{down:.0f}, {resync:.1f}", f"{synced:.1f} / {reconciled:.1f} ({requests}, {calls})", op
 
 
 def row(a, cmd, log):
-    api, ns, n = Api(a.control_plane), a.namespace, a.stores
+    api, ns, n, phases = Api(a.control_plane), a.namespace, a.stores, Phases()
     api.call("POST", "/api/v1/namespaces", {"metadata": {"name": ns}})
     op = Operator(cmd, log)
     watch = StoreWatch(api, ns)
     watch.start()
     time.sleep(0.5)
-    since = audit_lines(a.control_plane)
-    before = fsx_calls(a.fsx)
-    cpu_before, op_cpu_before, wall = control_plane_cpu(a.control_plane), op.proc_stats()[1], time.time()
-    with futures.ThreadPoolExecutor(16) as pool:
-        list(pool.map(lambda i: api.call("POST", STORES.format(ns=ns), store(ns, i, a.associations)), range(n)))
-    ready_s, peak = wait_all_ready(watch, n, op)
-    used = {k: v - cpu_before.get(k, 0) for k, v in control_plane_cpu(a.control_plane).items()}
-    used["ckpt-operator"] = op.proc_stats()[1] - op_cpu_before
-    print(f"  (CPU seconds until all Ready, {time.time() - wall:.1f} s wall × {os.cpu_count()} cores: "
-          + ", ".join(f"{k} {v:.1f}" for k, v in used.items()) + ")", file=sys.stderr, flush=True)
-    after = fsx_calls(a.fsx)
-    time.sleep(1)
-    requests, writes, by = operator_requests(a.control_plane, since, ns)
-    print("  (requests per store: " + ", ".join(f"{k} {v / n:.1f}" for k, v in sorted(by.items(), key=lambda kv: -kv[1])) + ")",
-          file=sys.stderr, flush=True)
-    polls = max(1.0, ready_s / a.poll_interval)
-    create_calls = ", ".join(f"{op_name.replace('Describe', 'D.').replace('DataRepositoryAssociations', 'DRAs')} "
-                             f"{(after.get(op_name, 0) - before.get(op_name, 0)) / polls:.1f}"
-                             for op_name in sorted(after) if op_name.startswith("Describe") and after.get(op_name, 0) > before.get(op_name, 0))
+    ready_s, peak, requests, writes, create_calls, after = create_until_ready(a, api, ns, op, watch)
+    phases.done("create to all Ready")
     lags = watch.lifecycle_lags(a.create_seconds)
     steady, start, outage = "–", "–", "–"
     if a.extras:
-        time.sleep(60)
-        steady = sum(fsx_calls(a.fsx).values()) - sum(after.values())
+        steady, outage, start, op = extras(a, api, ns, op, cmd, log, after, phases)
     rss_steady, cpu = op.proc_stats()
-    p50, p99 = edit_latencies(api, ns, n)
-    if a.extras:
-        down, resync = api_outage(api, ns, a.control_plane, op)
-        outage = f"{down:.0f}, {resync:.1f}"
-        op.stop()
-        synced, reconciled, start_requests, start_calls, op = start_up(cmd, log + ".restart", a.control_plane, a.fsx, n)
-        start = f"{synced:.1f} / {reconciled:.1f} ({start_requests}, {start_calls})"
+    p50, p99 = edit_latencies(api, [f"{STORES.format(ns=ns)}/s{i}" for i in range(n)], flip_deletion_policy)
+    phases.done("edits")
     floor = api_floor(api, ns, writes)
-    delete_namespace(api, ns)  # while an operator runs to release the stores, so the next row starts clean
-    op.stop()
+    phases.done("API floor")
     ratio = ready_s / (a.create_seconds + ASSOCIATION_SECONDS + floor)
-    return (f"| {n} | {a.associations} | {ready_s:.1f} | {floor:.1f} | {ratio:.1f}× | {requests / n:.1f} | {create_calls} | "
-            f"{steady} | {lags[len(lags) // 2]:.1f} / {lags[-1]:.1f} | {p50:.0f} / {p99:.0f} | {start} | {outage} | "
-            f"{peak:.1f} / {rss_steady:.1f} | {cpu:.1f} |")
+    print(f"| {n} | {a.associations} | {ready_s:.1f} | {floor:.1f} | {ratio:.1f}× | {requests / n:.1f} | {create_calls} | "
+          f"{steady} | {lags[len(lags) // 2]:.1f} / {lags[-1]:.1f} | {p50:.0f} / {p99:.0f} | {start} | {outage} | "
+          f"{peak:.1f} / {rss_steady:.1f} | {cpu:.1f} |", flush=True)
+    if a.trainruns:
+        op = trainruns.row(a, api, ns, op, cmd, log, phases)
+    if not a.last:
+        delete_namespace(api, ns)  # while an operator runs to release the stores, so the next row starts clean
+        phases.done("delete namespace")
+    op.stop()
+    print(phases, file=sys.stderr, flush=True)
 
 
 def main():
@@ -347,6 +187,7 @@ def main():
     p.add_argument("--header", action="store_true")
     p.add_argument("--stores", type=int)
     p.add_argument("--associations", type=int, default=1)
+    p.add_argument("--trainruns", type=int, default=0, help="then run this many TrainRuns on the first stores")
     p.add_argument("--create-seconds", type=float, default=5)
     p.add_argument("--poll-interval", type=float, default=2, help="the operator's --fsx-poll-interval")
     p.add_argument("--control-plane")
@@ -354,13 +195,14 @@ def main():
     p.add_argument("--namespace")
     p.add_argument("--no-extras", dest="extras", action="store_false",
                    help="skip the steady-state minute, the API outage and the start-up figures (run once per N)")
+    p.add_argument("--last", action="store_true", help="the table's last row: leave the namespace to the control plane's end")
     p.add_argument("--log", help="the operator's log file")
     p.add_argument("--operator", nargs=argparse.REMAINDER, help="the operator's command line (last)")
     a = p.parse_args()
     if a.header:
         print("| " + " | ".join(COLUMNS) + " |\n|" + "---|" * len(COLUMNS))
         return
-    print(row(a, a.operator, a.log), flush=True)
+    row(a, a.operator, a.log)
 
 
 if __name__ == "__main__":

@@ -196,26 +196,38 @@ Status CheckpointStoreReconciler::ConvergeAssociations(Ctx& c, const std::string
   ASSIGN_OR_RETURN(std::vector<Json> current, cache_.Associations(fs_id));
   AssociationPlan plan = PlanAssociations(c.store["spec"], fs_id, current);
   std::map<std::string, std::string> done;  // verb -> what was done, one Event per verb
+  Status applied = ApplyAssociationPlan(c, fs_id, plan, done);
+  for (const auto& [verb, text] : done) events_.Event(c.store, "Normal", verb + "DataRepositoryAssociation", verb, text);
+  RETURN_IF_ERROR(applied);
+  if (!done.empty()) {
+    ASSIGN_OR_RETURN(current, cache_.Associations(fs_id));  // with FSx's answers
+  }
+  RecordAssociations(c, current);
+  return Status::Ok();
+}
+
+// Creates, updates and deletes what `plan` says, in that order, writing FSx's answers into the
+// shared view and what was done into `done` (by verb), up to the first refusal.
+Status CheckpointStoreReconciler::ApplyAssociationPlan(Ctx& c, const std::string& fs_id, AssociationPlan& plan,
+                                                       std::map<std::string, std::string>& done) {
   auto apply = [&](const std::string& verb, StatusOr<Json> r) -> Status {
     if (!r.ok()) return Refuse(c, "DataRepositoryReady", r.status());
     cache_.PutAssociation(fs_id, *r);
     done[verb] += (done[verb].empty() ? "" : "; ") + AssociationSummary(verb, *r);
     return Status::Ok();
   };
-  Status applied = [&]() -> Status {
-    for (auto& req : plan.create) {
-      req["ClientRequestToken"] = Token("dra", c.uid, req.value("FileSystemPath", ""));
-      RETURN_IF_ERROR(apply("Created", fsx_.CreateDataRepositoryAssociation(req)));
-    }
-    for (const auto& req : plan.update) RETURN_IF_ERROR(apply("Updated", fsx_.UpdateDataRepositoryAssociation(req)));
-    for (const auto& req : plan.remove) RETURN_IF_ERROR(apply("Deleted", fsx_.DeleteDataRepositoryAssociation(req)));
-    return Status::Ok();
-  }();
-  for (const auto& [verb, text] : done) events_.Event(c.store, "Normal", verb + "DataRepositoryAssociation", verb, text);
-  RETURN_IF_ERROR(applied);
-  if (!done.empty()) {
-    ASSIGN_OR_RETURN(current, cache_.Associations(fs_id));  // with FSx's answers
+  for (auto& req : plan.create) {
+    req["ClientRequestToken"] = Token("dra", c.uid, req.value("FileSystemPath", ""));
+    RETURN_IF_ERROR(apply("Created", fsx_.CreateDataRepositoryAssociation(req)));
   }
+  for (const auto& req : plan.update) RETURN_IF_ERROR(apply("Updated", fsx_.UpdateDataRepositoryAssociation(req)));
+  for (const auto& req : plan.remove) RETURN_IF_ERROR(apply("Deleted", fsx_.DeleteDataRepositoryAssociation(req)));
+  return Status::Ok();
+}
+
+// status.associations and DataRepositoryReady from the associations FSx has; waits (in_flight)
+// until every one is AVAILABLE.
+void CheckpointStoreReconciler::RecordAssociations(Ctx& c, const std::vector<Json>& current) {
   Json listed = Json::array();
   bool settled = true;
   for (const auto& a : current) {
@@ -229,7 +241,6 @@ Status CheckpointStoreReconciler::ConvergeAssociations(Ctx& c, const std::string
     c.Condition("DataRepositoryReady", settled, settled ? "Available" : "Converging",
                 settled ? std::to_string(current.size()) + " data repository associations available"
                         : "creating, updating or deleting data repository associations");
-  return Status::Ok();
 }
 
 // The claim from the cache; on a miss, created (one request in the usual case). When a claim by

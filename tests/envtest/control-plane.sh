@@ -17,7 +17,9 @@
 #   control-plane.sh start-apiserver DIR        # ... and its end
 #
 # CKPT_KCM_FLAGS adds flags to kube-controller-manager (bench/scale raises its client QPS so the
-# PV binder, limited to 20 requests/s by default, is not what a scale figure measures).
+# PV binder, limited to 20 requests/s by default, is not what a scale figure measures);
+# CKPT_STACK_QPS sets the client QPS (burst twice that) of kube-scheduler and Kubeflow Trainer
+# (defaults 50 and 50, burst 100) for the same reason; CKPT_STACK_NODES the simulated nodes (8).
 # After start, DIR/kubeconfig reaches the API server as the admin user and DIR/env holds
 # KUBECONFIG, CKPT_APISERVER_URL, CKPT_ETCD_URL and CKPT_ADMIN_TOKEN.
 set -euo pipefail
@@ -173,8 +175,10 @@ webhook_cert() {  # a serving certificate for 127.0.0.1 signed by the control pl
 
 start_scheduler() {
   local dir="$1"; source "$dir/env"
+  local qps=()
+  [[ -n "${CKPT_STACK_QPS:-}" ]] && qps=(--kube-api-qps "$CKPT_STACK_QPS" --kube-api-burst "$((CKPT_STACK_QPS * 2))")
   "$BIN/kube-scheduler" --kubeconfig "$dir/kubeconfig" --leader-elect=false \
-    --bind-address 127.0.0.1 --secure-port 0 >"$dir/scheduler.log" 2>&1 &
+    --bind-address 127.0.0.1 --secure-port 0 "${qps[@]}" >"$dir/scheduler.log" 2>&1 &
   echo $! > "$dir/scheduler.pid"
 }
 
@@ -212,6 +216,7 @@ kind: Configuration
 leaderElection: {leaderElect: false}
 certManagement: {enable: false}
 webhook: {port: $tr_hook, host: 127.0.0.1}
+${CKPT_STACK_QPS:+clientConnection: {qps: $CKPT_STACK_QPS, burst: $((CKPT_STACK_QPS * 2))\}}
 metrics: {bindAddress: '0'}
 health: {healthProbeBindAddress: '127.0.0.1:$tr_probe'}"
   wait_for 60 "JobSet $jobset controller" curl -fsS "http://127.0.0.1:$js_probe/readyz" \

@@ -24,6 +24,7 @@
 namespace ckpt::controllers {
 
 class FsxCache;
+struct AssociationPlan;
 
 struct CheckpointStoreOptions {
   std::chrono::milliseconds poll_interval{10'000};   // while a lifecycle is in flight
@@ -72,6 +73,9 @@ class CheckpointStoreReconciler final : public runtime::Reconciler {
   StatusOr<std::optional<kube::Json>> ResolveFileSystem(Ctx& c);
   Status ConvergeSettings(Ctx& c, const kube::Json& fs);
   Status ConvergeAssociations(Ctx& c, const std::string& fs_id);
+  Status ApplyAssociationPlan(Ctx& c, const std::string& fs_id, AssociationPlan& plan,
+                              std::map<std::string, std::string>& done);
+  void RecordAssociations(Ctx& c, const std::vector<kube::Json>& current);
   Status ConvergeVolume(Ctx& c, const kube::Json& fs);
   StatusOr<bool> DeleteFileSystem(Ctx& c);
   enum class ExportState { kDone, kWaiting };  // kDone: succeeded, skipped or nothing to export

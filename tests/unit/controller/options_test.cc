@@ -16,10 +16,20 @@ ParsedOptions Parse(std::vector<const char*> args) {
   return ParseOptions(static_cast<int>(args.size()), args.data());
 }
 
+TEST(OptionsTest, AClientSideLimitCanBeSetOrSwitchedOffWithControllerRuntimesSpelling) {
+  auto limited = Parse({"--kube-api-qps", "50", "--kube-api-burst", "100"});
+  ASSERT_TRUE(limited.options);
+  EXPECT_EQ(limited.options->qps, 50);
+  EXPECT_EQ(limited.options->burst, 100);
+  auto off = Parse({"--kube-api-qps=-1"});
+  ASSERT_TRUE(off.options);
+  EXPECT_EQ(off.options->qps, -1);
+}
+
 TEST(OptionsTest, DefaultsMatchControllerRuntime) {
   auto p = Parse({});
   ASSERT_TRUE(p.options);
-  EXPECT_EQ(p.options->qps, 200) << "sized for 1,000 stores (docs/install.md)";
+  EXPECT_EQ(p.options->qps, 0) << "no client-side limit, as controller-runtime since v0.21";
   EXPECT_EQ(p.options->burst, 400);
   EXPECT_TRUE(p.options->leader_elect);
   EXPECT_EQ(p.options->lease_duration, 15s);

@@ -1,0 +1,113 @@
+"""The TrainRun row of the scale benchmark (bench/scale/scale.py --trainruns R): on the real
+training stack (Kubeflow Trainer, JobSet, kube-scheduler, kube-controller-manager's job
+controller, kwok's simulated nodes; tests/envtest/control-plane.sh --training-stack), R TrainRuns
+of one trainer pod each, run i on store i (mod N) of the row before, created at once with the operator of
+that row still running (so the memory figure is for its stores plus the runs). Printed in the
+store table's columns:
+  - time to all TrainRuns Running, from a watch on the runs;
+  - the API floor (a plain client making the operator's writes) and the ratio of the time to all
+    Running to the time the upstream stack took to run the last pod (the runs' "lifecycle");
+  - API requests per run (audit log), FSx Describe calls per poll interval meanwhile;
+  - pod Running to TrainRun Running, p50 and max: from the watch seeing a run's pod Running to it
+    seeing the run's status.phase Running;
+  - p50/p99 from a spec edit (resilience.maxRestarts) to status.observedGeneration catching up;
+  - start-up with the stores and runs existing: a new operator process, caches synced and every
+    store and run reconciled once;
+  - operator peak RSS while the runs start, steady RSS of the new process, and CPU seconds."""
+import sys
+import time
+
+from common import (Watch, api_floor, audit_lines, breakdown, control_plane_cpu, cpu_line,
+                    describe_calls_per_poll, edit_latencies, fsx_calls, operator_requests, percentile, start_up)
+
+RUNS = "/apis/trainops.io/v1alpha1/namespaces/{ns}/trainruns"
+PODS = "/api/v1/namespaces/{ns}/pods"
+RUN_LABEL = "trainops.io/trainrun"
+
+
+class RunWatch(Watch):
+    """When the watch first saw each run's status.phase Running."""
+
+    def __init__(self, api, ns):
+        super().__init__(api, RUNS.format(ns=ns))
+        self.running = {}
+
+    def record(self, run, now):
+        if run.get("status", {}).get("phase") == "Running":
+            with self.lock:
+                self.running.setdefault(run["metadata"]["name"], now)
+
+
+class PodWatch(Watch):
+    """When the watch first saw each trainer pod Running, by run."""
+
+    def __init__(self, api, ns):
+        super().__init__(api, PODS.format(ns=ns), f"&labelSelector={RUN_LABEL}")
+        self.pods = {}
+
+    def record(self, pod, now):
+        run = pod["metadata"].get("labels", {}).get(RUN_LABEL)
+        if run and pod.get("status", {}).get("phase") == "Running":
+            with self.lock:
+                self.pods.setdefault(run, {}).setdefault(pod["metadata"]["name"], now)
+
+    def all_running(self, run):
+        with self.lock:
+            return max(self.pods.get(run, {}).values(), default=None)
+
+
+def trainrun(ns, i, stores):
+    return {"apiVersion": "trainops.io/v1alpha1", "kind": "TrainRun", "metadata": {"name": f"r{i}", "namespace": ns},
+            "spec": {"checkpointStore": f"s{i % stores}", "runtimeRef": {"kind": "ClusterTrainingRuntime", "name": "torch-distributed"},
+                     "resilience": {"maxRestarts": 10},
+                     "placement": {"tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]},
+                     "trainer": {"image": "public.ecr.aws/example/bench:1.0", "command": ["torchrun", "train.py"],
+                                 "numNodes": 1, "resourcesPerNode": {"requests": {"cpu": "1"}}}}}
+
+
+def flip_max_restarts(run):
+    return {"spec": {"resilience": {"maxRestarts": 11 if run["spec"]["resilience"]["maxRestarts"] == 10 else 10}}}
+
+
+def wait_all_running(watch, n, op):
+    start, peak = time.time(), 0.0
+    while len(watch.running) < n:
+        peak = max(peak, op.proc_stats()[0])
+        time.sleep(0.2)
+    return max(watch.running.values()) - start, peak
+
+
+def row(a, api, ns, op, cmd, log, phases):
+    """Prints the runs' row; returns the operator process then running."""
+    n = a.trainruns
+    runs, pods = RunWatch(api, ns), PodWatch(api, ns)
+    runs.start(), pods.start()
+    time.sleep(0.5)
+    since, before = audit_lines(a.control_plane), fsx_calls(a.fsx)
+    cpu_before, op_cpu_before, wall = control_plane_cpu(a.control_plane), op.proc_stats()[1], time.time()
+    api.create_all(RUNS.format(ns=ns), [trainrun(ns, i, a.stores) for i in range(n)])
+    running_s, peak = wait_all_running(runs, n, op)
+    cpu = op.proc_stats()[1] - op_cpu_before
+    print(cpu_line(cpu_before, control_plane_cpu(a.control_plane), cpu, time.time() - wall), file=sys.stderr, flush=True)
+    calls = describe_calls_per_poll(before, fsx_calls(a.fsx), max(1.0, running_s / a.poll_interval))
+    last_pod = max(pods.all_running(r) or wall for r in runs.running) - wall
+    lags = [t - pods.all_running(r) for r, t in runs.running.items() if pods.all_running(r)]
+    time.sleep(1)
+    requests, writes, by = operator_requests(a.control_plane, since, ns)
+    print(breakdown(by, n, "run"), file=sys.stderr, flush=True)
+    phases.done("runs to all Running")
+    p50, p99 = edit_latencies(api, [f"{RUNS.format(ns=ns)}/r{i}" for i in range(n)], flip_max_restarts)
+    phases.done("run edits")
+    op.stop()
+    synced, reconciled, start_requests, start_calls, op = start_up(
+        cmd, log + ".runs-restart", a.control_plane, a.fsx, {"checkpointstore": a.stores, "trainrun": n})
+    time.sleep(5)
+    rss_steady = op.proc_stats()[0]
+    phases.done("start-up with runs")
+    floor = api_floor(api, ns, writes, prefix="runs-floor")
+    phases.done("runs API floor")
+    print(f"| {n} TrainRuns | (on {a.stores} stores) | {running_s:.1f} | {floor:.1f} | {running_s / last_pod:.2f}× | "
+          f"{requests / n:.1f} | {calls} | – | {percentile(lags, 0.5):.1f} / {max(lags):.1f} | {p50:.0f} / {p99:.0f} | "
+          f"{synced:.1f} / {reconciled:.1f} ({start_requests}, {start_calls}) | – | {peak:.1f} / {rss_steady:.1f} | {cpu:.1f} |",
+          flush=True)
+    return op
