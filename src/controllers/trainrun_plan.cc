@@ -122,4 +122,9 @@ Json BuildTrainJob(const Json& trainrun) {
                     {"trainer", trainer}}}};
 }
 
+bool RuntimeNotYetSeenByWebhook(const Status& create_error) {
+  return (create_error.IsForbidden() || create_error.IsInvalid()) &&
+         create_error.message().find("must be created before the TrainJob is created") != std::string::npos;
+}
+
 }  // namespace ckpt::controllers

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ckpt/common/status.h"
 #include "controllers/checkpoint_layout.h"
 
 namespace ckpt::controllers {
@@ -37,5 +38,12 @@ Json DeriveTrainingRuntime(const Json& source, const Json& trainrun, const std::
 
 // The TrainJob that runs `trainrun` on its derived runtime. Owned by the TrainRun.
 Json BuildTrainJob(const Json& trainrun);
+
+// Whether Trainer's TrainJob webhook refused a TrainJob because its runtime was not found. The
+// webhook looks the runtime up in its informer cache (ValidateObjects in Trainer's
+// pkg/runtime/core/trainingruntime.go), which can lag the derived runtime this operator has just
+// created: under load the create is denied with "... must be created before the TrainJob is
+// created" although the runtime exists. Retried with backoff, never reported as a refusal.
+bool RuntimeNotYetSeenByWebhook(const Status& create_error);
 
 }  // namespace ckpt::controllers

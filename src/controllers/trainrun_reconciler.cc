@@ -195,6 +195,9 @@ StatusOr<TrainRunReconciler::JobState> TrainRunReconciler::EnsureTrainJob(Ctx& c
                     "of TrainJobs labelled " + std::string(kTrainRunLabel) + "=" + c.name +
                     "; if this TrainRun did not create it, rename one of them");
     if (!created.ok()) {
+      if (RuntimeNotYetSeenByWebhook(created.status()))
+        return Status(StatusCode::kUnavailable, "Trainer's webhook has not seen TrainingRuntime " + DerivedRuntimeName(c.run) +
+                      " yet: " + created.status().message());
       if (!Refused(created.status())) return created.status();  // transient: the queue backs off
       if (c.PreviousReason("SpecAccepted") != "TrainJobRejected")
         events_.Event(c.run, "Warning", "TrainJobRejected", "Create", created.status().message());

@@ -161,5 +161,18 @@ TEST(CheckpointLayoutTest, SaysWhyCheckpointsWouldNotReachS3) {
   EXPECT_TRUE(l.data_dir.empty());
 }
 
+TEST(TrainRunPlanTest, AWebhookThatHasNotSeenTheDerivedRuntimeYetIsNotARefusal) {
+  // Trainer v2.3.0's denial, as a 1,000-TrainRun scale run met it (bench/scale).
+  Status lagging(StatusCode::kForbidden,
+                 "admission webhook \"validator.trainjob.trainer.kubeflow.org\" denied the request: spec.runtimeRef: "
+                 "Invalid value: {\"name\":\"r0-runtime\",\"apiGroup\":\"trainer.kubeflow.org\",\"kind\":"
+                 "\"TrainingRuntime\"}: TrainingRuntime.trainer.kubeflow.org \"r0-runtime\" not found: specified "
+                 "trainingRuntime must be created before the TrainJob is created");
+  EXPECT_TRUE(RuntimeNotYetSeenByWebhook(lagging));
+  EXPECT_FALSE(RuntimeNotYetSeenByWebhook(Status(StatusCode::kForbidden,
+      "admission webhook \"validator.trainjob.trainer.kubeflow.org\" denied the request: spec.trainer.numNodes: Invalid value")));
+  EXPECT_FALSE(RuntimeNotYetSeenByWebhook(Status(StatusCode::kUnavailable, "connection refused")));
+}
+
 }  // namespace
 }  // namespace ckpt::controllers
