@@ -203,15 +203,29 @@ def percentile(values, q):
     return values[min(len(values) - 1, int(len(values) * q))] if values else float("nan")
 
 
-def api_floor(api, ns, writes, prefix="floor"):
-    """A plain client making `writes` writes (creates, then merge patches), 16 in flight."""
-    base = f"/api/v1/namespaces/{ns}/configmaps"
-    creates = max(1, writes // 3)
+def api_floor(api, ns, by, objects, prefix="floor"):
+    """Seconds a plain client takes to replay the operator's writes `by` (operator_requests), kind
+    for kind, 16 in flight, with the operator stopped: its status patches as status patches of the
+    same objects (`objects`: their paths, round robin), its Events as Events, every other write
+    as a ConfigMap create (creates and apply patches) or merge patch (other patches)."""
+    count = lambda test: sum(v for k, v in by.items() if test(k.split()[0], k.split()[1]))
+    status = count(lambda verb, what: verb == "patch" and what.endswith("/status"))
+    events = count(lambda verb, what: verb == "create" and what == "events")
+    creates = count(lambda verb, what: verb == "create" and what != "events") + count(lambda v, w: v == "patch" and w == "persistentvolumes")
+    patches = count(lambda verb, what: verb in ("patch", "update", "delete") and not what.endswith("/status")) - count(
+        lambda v, w: v == "patch" and w == "persistentvolumes")
+    base = f"/api/v1/namespaces/{ns}"
+    event = lambda i: {"metadata": {"name": f"{prefix}-{i}"}, "type": "Normal", "reason": "Floor", "message": "a floor write",
+                       "involvedObject": {"apiVersion": "v1", "kind": "ConfigMap", "name": f"{prefix}-0", "namespace": ns}}
     start = time.time()
     with futures.ThreadPoolExecutor(16) as pool:
-        list(pool.map(lambda i: api.call("POST", base, {"metadata": {"name": f"{prefix}-{i}"}, "data": {"k": "v"}}), range(creates)))
-        list(pool.map(lambda i: api.call("PATCH", f"{base}/{prefix}-{i % creates}", {"data": {"k": str(i)}},
-                                         "application/merge-patch+json"), range(writes - creates)))
+        list(pool.map(lambda i: api.call("POST", f"{base}/configmaps", {"metadata": {"name": f"{prefix}-{i}"}, "data": {"k": "v"}}),
+                      range(max(1, creates))))
+        list(pool.map(lambda i: api.call("POST", f"{base}/events", event(i)), range(events)))
+        list(pool.map(lambda i: api.call("PATCH", f"{base}/configmaps/{prefix}-{i % max(1, creates)}", {"data": {"k": str(i)}},
+                                         "application/merge-patch+json"), range(patches)))
+        list(pool.map(lambda i: api.call("PATCH", f"{objects[i % len(objects)]}/status", {"status": {"observedGeneration": 10**6 + i}},
+                                         "application/merge-patch+json"), range(status)))
     return time.time() - start
 
 
@@ -247,14 +261,23 @@ def start_up(cmd, log, cp, fsx, expected):
     return op.synced, reconciled, operator_requests(cp, since, None)[0], sum(fsx_calls(fsx).values()) - calls, op
 
 
-def delete_namespace(api, ns, timeout=600):
+def clean_up(api, ns, kinds, timeout=600):
+    """Deletes namespace `ns` with the operator stopped: the finalizers of its objects at `kinds`
+    (list paths) removed first, so the namespace controller is not left waiting on them, and the
+    stores' PVs (labelled with the namespace) deleted; returns once those objects, the claims and
+    the PVs are gone (kube-controller-manager's volume work done, so the next row starts on a quiet
+    control plane; the namespace controller's backoff finishing the rest is not waited for)."""
+    for kind in kinds:
+        for o in api.call("GET", kind)["items"]:
+            if o["metadata"].get("finalizers"):
+                api.call("PATCH", f"{kind}/{o['metadata']['name']}", {"metadata": {"finalizers": None}}, "application/merge-patch+json")
+    volumes = f"/api/v1/persistentvolumes?labelSelector=trainops.io%2Fnamespace%3D{ns}"
     api.call("DELETE", f"/api/v1/namespaces/{ns}")
+    api.call("DELETE", volumes)
     deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            api.call("GET", f"/api/v1/namespaces/{ns}")
-        except RuntimeError as e:
-            if " 404 " in str(e):
-                return
-        time.sleep(1)
-    raise RuntimeError(f"namespace {ns} still there after {timeout}s")
+    claims = f"/api/v1/namespaces/{ns}/persistentvolumeclaims?limit=1"
+    while any(api.call("GET", path)["items"] for path in (claims, f"{volumes}&limit=1", *[f"{k}?limit=1" for k in kinds])):
+        if time.time() > deadline:
+            raise RuntimeError(f"objects of namespace {ns} still there after {timeout}s")
+        time.sleep(0.5)
+

@@ -57,9 +57,9 @@ for n in $sizes; do
   # as the table's last row it leaves its namespace to the control plane's end (no clean-up).
   [[ "$n" == "$largest" ]] && order="$(tr ' ' '\n' <<<"$associations" | tac | xargs)"
   for a in $order; do
-    extras=()  # the steady-state minute, the API outage and start-up: once per N
+    extras=()  # the API outage and start-up: once per N; the steady-state minute at the largest N
     [[ "$a" == "$first_associations" ]] || extras=(--no-extras)
-    [[ "$n" == "$largest" && "$a" == "$first_associations" ]] && extras+=(--trainruns "$trainruns" --last)
+    [[ "$n" == "$largest" && "$a" == "$first_associations" ]] && extras+=(--trainruns "$trainruns" --steady-minute --last)
     "$build/emulator/fsx-emulator" --listen 127.0.0.1:0 --create-seconds "$create_seconds" > "$work/emulator.log" 2>&1 &
     emulator=$!; pids+=("$emulator")
     until grep -q '^http://' "$work/emulator.log"; do sleep 0.1; done

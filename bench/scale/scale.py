@@ -3,9 +3,10 @@
 this starts the operator from the command after --operator). Creates N CheckpointStores with A
 associations each at once and prints, as a Markdown row:
   - time to all Ready, from a watch on the stores;
-  - the API floor: a plain client making as many writes as the operator made, 16 in flight, in
-    the same run, and the ratio of the time to all Ready to (FSx lifecycle time + floor), where
-    the lifecycle time is the emulator's create time plus its association time;
+  - the API floor: a plain client replaying the operator's writes kind for kind (status patches
+    of the same stores, as many Events, ConfigMaps for the rest), 16 in flight, with the operator
+    stopped, in the same run; and the ratio of the time to all Ready to (FSx lifecycle time +
+    floor), where the lifecycle time is the emulator's create time plus its association time;
   - API requests per store (the API server's audit log of the operator's ServiceAccount, Leases
     excluded; the breakdown goes to stderr);
   - FSx Describe calls per poll interval while creating, by operation, and all FSx calls in the
@@ -18,9 +19,11 @@ associations each at once and prints, as a Markdown row:
     reconcile per store, with the API requests and FSx calls it made meanwhile;
   - a 30 s API server outage: requests the operator sent while it was down, and the time from the
     API server's return to an edit made then being reconciled;
-  - operator peak and steady RSS and CPU seconds (of the first process).
-The steady-state minute, the outage and the start-up take the same time at every size; run.sh
-takes them on the first association count of each N only (--no-extras on the others). With
+  - operator peak RSS while creating, steady RSS afterwards (of the process then running), and the
+    CPU seconds it used from the first create to all Ready.
+The outage and the start-up take about the same time at every size; run.sh takes them on the
+first association count of each N only (--no-extras on the others), and the steady-state minute
+on the largest N only (--steady-minute), to keep the whole table under 20 minutes. With
 --trainruns R, R TrainRuns then run on the first R stores with the same operator and a second
 row is printed (bench/scale/trainruns.py). Where the time went goes to stderr, phase by phase.
 Usage: see run.sh (--header prints the table head)."""
@@ -32,8 +35,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (Api, Operator, Watch, api_floor, audit_lines, breakdown, control_plane_cpu, cpu_line,  # noqa: E402
-                    delete_namespace, describe_calls_per_poll, edit_and_wait, edit_latencies, fsx_calls,
+from common import (Api, Operator, Watch, api_floor, audit_lines, breakdown, clean_up, control_plane_cpu, cpu_line,  # noqa: E402
+                    describe_calls_per_poll, edit_and_wait, edit_latencies, fsx_calls,
                     operator_requests, start_up)
 import trainruns  # noqa: E402
 
@@ -124,25 +127,29 @@ def api_outage(api, path, cp, op, seconds=30):
 
 
 def create_until_ready(a, api, ns, op, watch):
-    """Creates the stores, waits for all Ready: (seconds, peak RSS, requests, writes, FSx calls per poll)."""
+    """Creates the stores, waits for all Ready: (seconds, peak RSS, operator CPU seconds, requests,
+    writes by kind, FSx calls per poll, FSx calls so far)."""
     since, before = audit_lines(a.control_plane), fsx_calls(a.fsx)
     cpu_before, op_cpu_before, wall = control_plane_cpu(a.control_plane), op.proc_stats()[1], time.time()
     api.create_all(STORES.format(ns=ns), [store(ns, i, a.associations) for i in range(a.stores)])
     ready_s, peak = wait_all_ready(watch, a.stores, op)
-    print(cpu_line(cpu_before, control_plane_cpu(a.control_plane), op.proc_stats()[1] - op_cpu_before, time.time() - wall),
-          file=sys.stderr, flush=True)
+    cpu = op.proc_stats()[1] - op_cpu_before
+    print(cpu_line(cpu_before, control_plane_cpu(a.control_plane), cpu, time.time() - wall), file=sys.stderr, flush=True)
     after = fsx_calls(a.fsx)
     time.sleep(1)
-    requests, writes, by = operator_requests(a.control_plane, since, ns)
+    requests, _, by = operator_requests(a.control_plane, since, ns)
     print(breakdown(by, a.stores, "store"), file=sys.stderr, flush=True)
-    return ready_s, peak, requests, writes, describe_calls_per_poll(before, after, max(1.0, ready_s / a.poll_interval)), after
+    return ready_s, peak, cpu, requests, by, describe_calls_per_poll(before, after, max(1.0, ready_s / a.poll_interval)), after
 
 
 def extras(a, api, ns, op, cmd, log, after, phases):
-    """The steady minute, the API outage and the start-up: (steady, outage, start-up, operator now)."""
-    time.sleep(60)
-    steady = sum(fsx_calls(a.fsx).values()) - sum(after.values())
-    phases.done("steady minute")
+    """The steady minute (with --steady-minute), the API outage and the start-up: (steady, outage,
+    start-up, operator now)."""
+    steady = "–"
+    if a.steady_minute:
+        time.sleep(60)
+        steady = sum(fsx_calls(a.fsx).values()) - sum(after.values())
+        phases.done("steady minute")
     down, resync = api_outage(api, f"{STORES.format(ns=ns)}/s1", a.control_plane, op)
     phases.done("outage")
     op.stop()
@@ -158,27 +165,30 @@ def row(a, cmd, log):
     watch = StoreWatch(api, ns)
     watch.start()
     time.sleep(0.5)
-    ready_s, peak, requests, writes, create_calls, after = create_until_ready(a, api, ns, op, watch)
+    ready_s, peak, cpu, requests, by, create_calls, after = create_until_ready(a, api, ns, op, watch)
     phases.done("create to all Ready")
     lags = watch.lifecycle_lags(a.create_seconds)
     steady, start, outage = "–", "–", "–"
     if a.extras:
         steady, outage, start, op = extras(a, api, ns, op, cmd, log, after, phases)
-    rss_steady, cpu = op.proc_stats()
-    p50, p99 = edit_latencies(api, [f"{STORES.format(ns=ns)}/s{i}" for i in range(n)], flip_deletion_policy)
+    rss_steady = op.proc_stats()[0]
+    stores = [f"{STORES.format(ns=ns)}/s{i}" for i in range(n)]
+    p50, p99 = edit_latencies(api, stores, flip_deletion_policy)
     phases.done("edits")
-    floor = api_floor(api, ns, writes)
+    runs = trainruns.row(a, api, ns, op, cmd, log, phases) if a.trainruns else None
+    (runs.op if runs else op).stop()
+    floor = api_floor(api, ns, by, stores)
     phases.done("API floor")
     ratio = ready_s / (a.create_seconds + ASSOCIATION_SECONDS + floor)
     print(f"| {n} | {a.associations} | {ready_s:.1f} | {floor:.1f} | {ratio:.1f}× | {requests / n:.1f} | {create_calls} | "
           f"{steady} | {lags[len(lags) // 2]:.1f} / {lags[-1]:.1f} | {p50:.0f} / {p99:.0f} | {start} | {outage} | "
           f"{peak:.1f} / {rss_steady:.1f} | {cpu:.1f} |", flush=True)
-    if a.trainruns:
-        op = trainruns.row(a, api, ns, op, cmd, log, phases)
+    if runs:
+        runs.print_row(api, ns)
+        phases.done("runs API floor")
     if not a.last:
-        delete_namespace(api, ns)  # while an operator runs to release the stores, so the next row starts clean
-        phases.done("delete namespace")
-    op.stop()
+        clean_up(api, ns, [STORES.format(ns=ns), trainruns.RUNS.format(ns=ns)])
+        phases.done("clean-up")
     print(phases, file=sys.stderr, flush=True)
 
 
@@ -195,6 +205,7 @@ def main():
     p.add_argument("--namespace")
     p.add_argument("--no-extras", dest="extras", action="store_false",
                    help="skip the steady-state minute, the API outage and the start-up figures (run once per N)")
+    p.add_argument("--steady-minute", action="store_true", help="with the extras: FSx calls in the minute after all Ready")
     p.add_argument("--last", action="store_true", help="the table's last row: leave the namespace to the control plane's end")
     p.add_argument("--log", help="the operator's log file")
     p.add_argument("--operator", nargs=argparse.REMAINDER, help="the operator's command line (last)")

@@ -99,10 +99,23 @@ def wait_all_running(watch, n, op):
     return max(watch.running.values()) - start, peak
 
 
-def row(a, api, ns, op, cmd, log, phases):
-    """Prints the runs' row; returns the operator process then running."""
+class Figures:
+    """The runs' figures, printed once the API floor is measured with the operator stopped."""
+
+    def __init__(self, **figures):
+        self.__dict__.update(figures)
+
+    def print_row(self, api, ns):
+        floor = api_floor(api, ns, self.by, [f"{RUNS.format(ns=ns)}/r{i}" for i in range(self.n)], prefix="runs-floor")
+        print(f"| {self.n} TrainRuns | (on {self.stores} stores) | {self.running_s:.1f} | {floor:.1f} | "
+              f"{self.running_s / self.last_pod:.2f}× | {self.requests / self.n:.1f} | {self.calls} | – | "
+              f"{percentile(self.lags, 0.5):.1f} / {max(self.lags):.1f} | {self.p50:.0f} / {self.p99:.0f} | {self.start} | – | "
+              f"{self.peak:.1f} / {self.rss_steady:.1f} | {self.cpu:.1f} |", flush=True)
+
+
+def create_until_running(a, api, ns, op):
+    """Creates the runs at once and waits for all Running: the figures of that."""
     n = a.trainruns
-    print(f"  (Trainer's webhook saw a new runtime after {wait_for_trainer(api, ns):.1f} s)", file=sys.stderr, flush=True)
     runs, pods = RunWatch(api, ns), PodWatch(api, ns)
     runs.start(), pods.start()
     time.sleep(0.5)
@@ -117,21 +130,24 @@ def row(a, api, ns, op, cmd, log, phases):
     last_pod = max(pods.all_running(r) or created for r in runs.running) - created
     lags = [t - pods.all_running(r) for r, t in runs.running.items() if pods.all_running(r)]
     time.sleep(1)
-    requests, writes, by = operator_requests(a.control_plane, since, ns)
+    requests, _, by = operator_requests(a.control_plane, since, ns)
     print(breakdown(by, n, "run"), file=sys.stderr, flush=True)
+    return Figures(n=n, stores=a.stores, running_s=running_s, peak=peak, cpu=cpu, calls=calls, last_pod=last_pod,
+                   lags=lags, requests=requests, by=by)
+
+
+def row(a, api, ns, op, cmd, log, phases):
+    """The runs' figures (Figures.print_row prints them) with the operator then running (.op)."""
+    print(f"  (Trainer's webhook saw a new runtime after {wait_for_trainer(api, ns):.1f} s)", file=sys.stderr, flush=True)
+    f = create_until_running(a, api, ns, op)
     phases.done("runs to all Running")
-    p50, p99 = edit_latencies(api, [f"{RUNS.format(ns=ns)}/r{i}" for i in range(n)], flip_max_restarts)
+    f.p50, f.p99 = edit_latencies(api, [f"{RUNS.format(ns=ns)}/r{i}" for i in range(f.n)], flip_max_restarts)
     phases.done("run edits")
     op.stop()
-    synced, reconciled, start_requests, start_calls, op = start_up(
-        cmd, log + ".runs-restart", a.control_plane, a.fsx, {"checkpointstore": a.stores, "trainrun": n})
+    synced, reconciled, requests, calls, f.op = start_up(
+        cmd, log + ".runs-restart", a.control_plane, a.fsx, {"checkpointstore": a.stores, "trainrun": f.n})
+    f.start = f"{synced:.1f} / {reconciled:.1f} ({requests}, {calls})"
     time.sleep(5)
-    rss_steady = op.proc_stats()[0]
+    f.rss_steady = f.op.proc_stats()[0]
     phases.done("start-up with runs")
-    floor = api_floor(api, ns, writes, prefix="runs-floor")
-    phases.done("runs API floor")
-    print(f"| {n} TrainRuns | (on {a.stores} stores) | {running_s:.1f} | {floor:.1f} | {running_s / last_pod:.2f}× | "
-          f"{requests / n:.1f} | {calls} | – | {percentile(lags, 0.5):.1f} / {max(lags):.1f} | {p50:.0f} / {p99:.0f} | "
-          f"{synced:.1f} / {reconciled:.1f} ({start_requests}, {start_calls}) | – | {peak:.1f} / {rss_steady:.1f} | {cpu:.1f} |",
-          flush=True)
-    return op
+    return f
