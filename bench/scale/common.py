@@ -124,7 +124,9 @@ class Operator:
         return rss, cpu_seconds(pid)
 
     def stop(self):
-        self.proc.terminate()
+        """SIGKILL, as a node failure would: a graceful stop takes the daemon about 5 s (its watch
+        connections closing), which the table does not measure; nothing here depends on it."""
+        self.proc.kill()
         self.proc.wait(30)
 
 
@@ -203,20 +205,26 @@ def percentile(values, q):
     return values[min(len(values) - 1, int(len(values) * q))] if values else float("nan")
 
 
-def api_floor(api, ns, by, objects, prefix="floor"):
+def api_floor(api, ns, by, objects, prefix="floor", most=500):
     """Seconds a plain client takes to replay the operator's writes `by` (operator_requests), kind
     for kind, 16 in flight, with the operator stopped: its status patches as status patches of the
     same objects (`objects`: their paths, round robin), its Events as Events, every other write
-    as a ConfigMap create (creates and apply patches) or merge patch (other patches)."""
-    count = lambda test: sum(v for k, v in by.items() if test(k.split()[0], k.split()[1]))
+    as a ConfigMap create (creates and apply patches) or merge patch (other patches). Past `most`
+    objects it replays that many objects' share and scales the time up, so the largest rows stay
+    within the time budget. Measured in full the floor grows a little faster than N (2,000 stores
+    with 4 associations: 93.9 s, 4.4 times the 21.2 s of 500), so the scaled floor is a little
+    low and the ratio a little high: it errs against the operator."""
+    scale = max(1.0, len(objects) / most)
+    count = lambda test: int(sum(v for k, v in by.items() if test(k.split()[0], k.split()[1])) / scale)
     status = count(lambda verb, what: verb == "patch" and what.endswith("/status"))
     events = count(lambda verb, what: verb == "create" and what == "events")
-    creates = count(lambda verb, what: verb == "create" and what != "events") + count(lambda v, w: v == "patch" and w == "persistentvolumes")
-    patches = count(lambda verb, what: verb in ("patch", "update", "delete") and not what.endswith("/status")) - count(
-        lambda v, w: v == "patch" and w == "persistentvolumes")
+    applies = count(lambda verb, what: verb == "patch" and what == "persistentvolumes")
+    creates = count(lambda verb, what: verb == "create" and what != "events") + applies
+    patches = count(lambda verb, what: verb in ("patch", "update", "delete") and not what.endswith("/status")) - applies
     base = f"/api/v1/namespaces/{ns}"
     event = lambda i: {"metadata": {"name": f"{prefix}-{i}"}, "type": "Normal", "reason": "Floor", "message": "a floor write",
                        "involvedObject": {"apiVersion": "v1", "kind": "ConfigMap", "name": f"{prefix}-0", "namespace": ns}}
+    objects = objects[:int(len(objects) / scale)]
     start = time.time()
     with futures.ThreadPoolExecutor(16) as pool:
         list(pool.map(lambda i: api.call("POST", f"{base}/configmaps", {"metadata": {"name": f"{prefix}-{i}"}, "data": {"k": "v"}}),
@@ -226,7 +234,7 @@ def api_floor(api, ns, by, objects, prefix="floor"):
                                          "application/merge-patch+json"), range(patches)))
         list(pool.map(lambda i: api.call("PATCH", f"{objects[i % len(objects)]}/status", {"status": {"observedGeneration": 10**6 + i}},
                                          "application/merge-patch+json"), range(status)))
-    return time.time() - start
+    return (time.time() - start) * scale
 
 
 def edit_and_wait(api, path, edit, timeout=300):
@@ -259,25 +267,3 @@ def start_up(cmd, log, cp, fsx, expected):
     reconciled = time.time() - op.started
     time.sleep(1)  # let the audit log catch up
     return op.synced, reconciled, operator_requests(cp, since, None)[0], sum(fsx_calls(fsx).values()) - calls, op
-
-
-def clean_up(api, ns, kinds, timeout=600):
-    """Deletes namespace `ns` with the operator stopped: the finalizers of its objects at `kinds`
-    (list paths) removed first, so the namespace controller is not left waiting on them, and the
-    stores' PVs (labelled with the namespace) deleted; returns once those objects, the claims and
-    the PVs are gone (kube-controller-manager's volume work done, so the next row starts on a quiet
-    control plane; the namespace controller's backoff finishing the rest is not waited for)."""
-    for kind in kinds:
-        for o in api.call("GET", kind)["items"]:
-            if o["metadata"].get("finalizers"):
-                api.call("PATCH", f"{kind}/{o['metadata']['name']}", {"metadata": {"finalizers": None}}, "application/merge-patch+json")
-    volumes = f"/api/v1/persistentvolumes?labelSelector=trainops.io%2Fnamespace%3D{ns}"
-    api.call("DELETE", f"/api/v1/namespaces/{ns}")
-    api.call("DELETE", volumes)
-    deadline = time.time() + timeout
-    claims = f"/api/v1/namespaces/{ns}/persistentvolumeclaims?limit=1"
-    while any(api.call("GET", path)["items"] for path in (claims, f"{volumes}&limit=1", *[f"{k}?limit=1" for k in kinds])):
-        if time.time() > deadline:
-            raise RuntimeError(f"objects of namespace {ns} still there after {timeout}s")
-        time.sleep(0.5)
-

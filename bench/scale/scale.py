@@ -21,9 +21,9 @@ associations each at once and prints, as a Markdown row:
     API server's return to an edit made then being reconciled;
   - operator peak RSS while creating, steady RSS afterwards (of the process then running), and the
     CPU seconds it used from the first create to all Ready.
-The outage and the start-up take about the same time at every size; run.sh takes them on the
-first association count of each N only (--no-extras on the others), and the steady-state minute
-on the largest N only (--steady-minute), to keep the whole table under 20 minutes. With
+To keep the whole table under 20 minutes run.sh takes the start-up on the first association
+count of each N only (--no-extras on the others), and the steady-state minute and the outage on
+the largest N only (--steady-minute, --outage). With
 --trainruns R, R TrainRuns then run on the first R stores with the same operator and a second
 row is printed (bench/scale/trainruns.py). Where the time went goes to stderr, phase by phase.
 Usage: see run.sh (--header prints the table head)."""
@@ -35,7 +35,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (Api, Operator, Watch, api_floor, audit_lines, breakdown, clean_up, control_plane_cpu, cpu_line,  # noqa: E402
+from common import (Api, Operator, Watch, api_floor, audit_lines, breakdown, control_plane_cpu, cpu_line,  # noqa: E402
                     describe_calls_per_poll, edit_and_wait, edit_latencies, fsx_calls,
                     operator_requests, start_up)
 import trainruns  # noqa: E402
@@ -143,19 +143,21 @@ def create_until_ready(a, api, ns, op, watch):
 
 
 def extras(a, api, ns, op, cmd, log, after, phases):
-    """The steady minute (with --steady-minute), the API outage and the start-up: (steady, outage,
-    start-up, operator now)."""
-    steady = "–"
+    """The steady minute (--steady-minute), the API outage (--outage) and the start-up: (steady,
+    outage, start-up, operator now)."""
+    steady, outage = "–", "–"
     if a.steady_minute:
         time.sleep(60)
         steady = sum(fsx_calls(a.fsx).values()) - sum(after.values())
         phases.done("steady minute")
-    down, resync = api_outage(api, f"{STORES.format(ns=ns)}/s1", a.control_plane, op)
-    phases.done("outage")
+    if a.outage:
+        down, resync = api_outage(api, f"{STORES.format(ns=ns)}/s1", a.control_plane, op)
+        outage = f"{down:.0f}, {resync:.1f}"
+        phases.done("outage")
     op.stop()
     synced, reconciled, requests, calls, op = start_up(cmd, log + ".restart", a.control_plane, a.fsx, {"checkpointstore": a.stores})
     phases.done("start-up")
-    return steady, f"{down:.0f}, {resync:.1f}", f"{synced:.1f} / {reconciled:.1f} ({requests}, {calls})", op
+    return steady, outage, f"{synced:.1f} / {reconciled:.1f} ({requests}, {calls})", op
 
 
 def row(a, cmd, log):
@@ -186,9 +188,6 @@ def row(a, cmd, log):
     if runs:
         runs.print_row(api, ns)
         phases.done("runs API floor")
-    if not a.last:
-        clean_up(api, ns, [STORES.format(ns=ns), trainruns.RUNS.format(ns=ns)])
-        phases.done("clean-up")
     print(phases, file=sys.stderr, flush=True)
 
 
@@ -206,7 +205,7 @@ def main():
     p.add_argument("--no-extras", dest="extras", action="store_false",
                    help="skip the steady-state minute, the API outage and the start-up figures (run once per N)")
     p.add_argument("--steady-minute", action="store_true", help="with the extras: FSx calls in the minute after all Ready")
-    p.add_argument("--last", action="store_true", help="the table's last row: leave the namespace to the control plane's end")
+    p.add_argument("--outage", action="store_true", help="with the extras: the 30 s API server outage")
     p.add_argument("--log", help="the operator's log file")
     p.add_argument("--operator", nargs=argparse.REMAINDER, help="the operator's command line (last)")
     a = p.parse_args()
