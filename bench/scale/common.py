@@ -130,6 +130,16 @@ class Operator:
         self.proc.wait(30)
 
 
+def wait_for_all(seen, n, op):
+    """Waits until seen() (the times a watch first saw each object reach a state) has n entries:
+    (seconds from now to the last of them, the operator's peak RSS meanwhile)."""
+    start, peak = time.time(), 0.0
+    while len(seen()) < n:
+        peak = max(peak, op.proc_stats()[0])
+        time.sleep(0.2)
+    return max(seen()) - start, peak
+
+
 def fsx_calls(fsx):
     return json.load(urllib.request.urlopen(f"{fsx}/_emulator/stats"))["calls"]
 

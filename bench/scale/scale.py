@@ -37,7 +37,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (Api, Operator, Watch, api_floor, audit_lines, breakdown, control_plane_cpu, cpu_line,  # noqa: E402
                     describe_calls_per_poll, edit_and_wait, edit_latencies, fsx_calls,
-                    operator_requests, start_up)
+                    operator_requests, start_up, wait_for_all)
 import trainruns  # noqa: E402
 
 COLUMNS = ["stores", "assoc", "all Ready s", "API floor s", "ratio", "API req/store", "FSx calls/poll (create)",
@@ -105,14 +105,6 @@ def flip_deletion_policy(s):
     return {"spec": {"deletionPolicy": "Delete" if s["spec"]["deletionPolicy"] == "Retain" else "Retain"}}
 
 
-def wait_all_ready(watch, n, op):
-    start, peak = time.time(), 0.0
-    while len(watch.ready()) < n:
-        peak = max(peak, op.proc_stats()[0])
-        time.sleep(0.2)
-    return max(watch.ready()) - start, peak
-
-
 def api_outage(api, path, cp, op, seconds=30):
     """Stops the API server for `seconds`: (requests the operator sent meanwhile, seconds from its
     return until an edit made then is reconciled)."""
@@ -132,7 +124,7 @@ def create_until_ready(a, api, ns, op, watch):
     since, before = audit_lines(a.control_plane), fsx_calls(a.fsx)
     cpu_before, op_cpu_before, wall = control_plane_cpu(a.control_plane), op.proc_stats()[1], time.time()
     api.create_all(STORES.format(ns=ns), [store(ns, i, a.associations) for i in range(a.stores)])
-    ready_s, peak = wait_all_ready(watch, a.stores, op)
+    ready_s, peak = wait_for_all(watch.ready, a.stores, op)
     cpu = op.proc_stats()[1] - op_cpu_before
     print(cpu_line(cpu_before, control_plane_cpu(a.control_plane), cpu, time.time() - wall), file=sys.stderr, flush=True)
     after = fsx_calls(a.fsx)

@@ -18,7 +18,8 @@ import sys
 import time
 
 from common import (Watch, api_floor, audit_lines, breakdown, control_plane_cpu, cpu_line,
-                    describe_calls_per_poll, edit_latencies, fsx_calls, operator_requests, percentile, start_up)
+                    describe_calls_per_poll, edit_latencies, fsx_calls, operator_requests, percentile, start_up,
+                    wait_for_all)
 
 RUNS = "/apis/trainops.io/v1alpha1/namespaces/{ns}/trainruns"
 PODS = "/api/v1/namespaces/{ns}/pods"
@@ -36,6 +37,10 @@ class RunWatch(Watch):
         if run.get("status", {}).get("phase") == "Running":
             with self.lock:
                 self.running.setdefault(run["metadata"]["name"], now)
+
+    def times(self):
+        with self.lock:
+            return list(self.running.values())
 
 
 class PodWatch(Watch):
@@ -90,15 +95,6 @@ def flip_max_restarts(run):
     return {"spec": {"resilience": {"maxRestarts": 11 if run["spec"]["resilience"]["maxRestarts"] == 10 else 10}}}
 
 
-def wait_all_running(watch, n, op):
-    """(seconds from now to the last run Running, peak operator RSS meanwhile)."""
-    start, peak = time.time(), 0.0
-    while len(watch.running) < n:
-        peak = max(peak, op.proc_stats()[0])
-        time.sleep(0.2)
-    return max(watch.running.values()) - start, peak
-
-
 class Figures:
     """The runs' figures, printed once the API floor is measured with the operator stopped."""
 
@@ -123,7 +119,7 @@ def create_until_running(a, api, ns, op):
     cpu_before, op_cpu_before, wall = control_plane_cpu(a.control_plane), op.proc_stats()[1], time.time()
     api.create_all(RUNS.format(ns=ns), [trainrun(ns, i, a.stores) for i in range(n)])
     created = time.time()
-    running_s, peak = wait_all_running(runs, n, op)
+    running_s, peak = wait_for_all(runs.times, n, op)
     cpu = op.proc_stats()[1] - op_cpu_before
     print(cpu_line(cpu_before, control_plane_cpu(a.control_plane), cpu, time.time() - wall), file=sys.stderr, flush=True)
     calls = describe_calls_per_poll(before, fsx_calls(a.fsx), max(1.0, running_s / a.poll_interval))
