@@ -3,10 +3,8 @@
 // Converge: finalizer -> resolve the file system (adopt by id, find by UID tag, or create and
 // record its id at once) -> when AVAILABLE: settings, associations, PV/PVC -> conditions and one
 // status write -> requeue soon while anything is in flight, slowly otherwise.
-// Finalize: phase Deleting; wait while a TrainRun that has not finished uses the store (named in
-// the message) -> by policy: for a linked store, a final export task first
-// (store_final_export.cc), then delete associations and the file system (with a final backup for
-// Snapshot) -> delete the PV -> drop the finalizer.
+// Finalize (store_deletion.cc): phase Deleting; wait for the store's unfinished TrainRuns, then
+// by policy: the final export, the file system (its associations go with it), the PV, the finalizer.
 #include "ckpt/controllers/checkpoint_store.h"
 
 #include <spdlog/spdlog.h>
@@ -25,24 +23,6 @@ namespace ckpt::controllers {
 using kube::Json;
 using runtime::Action;
 namespace res = kube::resources;
-
-namespace {
-
-// Errors worth the queue's backoff; anything else FSx says is a refusal to report and retry slowly.
-bool Transient(const Status& s) { return s.IsTooManyRequests() || s.IsUnavailable() || s.IsTimeout(); }
-
-std::string Token(const std::string& kind, const std::string& uid, const std::string& extra = "") {
-  // ClientRequestToken: at most 63 of [A-Za-z0-9_.-]; stable for one store (and path).
-  return kind + "-" + HexEncode(Sha256(uid + "/" + extra)).substr(0, 40);
-}
-
-bool HasFinalizer(const Json& store) {
-  for (const auto& f : store["metadata"].value("finalizers", Json::array()))
-    if (f == kStoreFinalizer) return true;
-  return false;
-}
-
-}  // namespace
 
 std::vector<std::string> TrainRunStoreKey(const Json& tr) {
   std::string store = tr.value("/spec/checkpointStore"_json_pointer, std::string());
@@ -70,7 +50,7 @@ CheckpointStoreReconciler::CheckpointStoreReconciler(kube::KubeClient& client, C
                                                      runtime::EventRecorder& events, Clock& clock,
                                                      CheckpointStoreOptions options)
     : client_(client), caches_(std::move(caches)), fsx_(fsx), cache_(fsx_cache), events_(events), clock_(clock),
-      options_(options) {}
+      options_(options), errors_(std::make_shared<ErrorStreaks>()) {}
 
 StatusOr<Action> CheckpointStoreReconciler::Reconcile(const std::string& key) {
   kube::ObjectPtr obj = caches_.stores.Get(key);
@@ -78,13 +58,7 @@ StatusOr<Action> CheckpointStoreReconciler::Reconcile(const std::string& key) {
   Ctx c(*obj, FormatRfc3339(clock_.Now()));
   StatusOr<Action> result = c.store["metadata"].contains("deletionTimestamp") ? Finalize(c) : Converge(c);
   if (!result.ok() && result.status().IsConflict()) return result;
-  int failures = 0;
-  {
-    std::lock_guard<std::mutex> l(failures_mu_);
-    if (result.ok()) failures_.erase(key);
-    else failures = ++failures_[key];
-  }
-  if (failures >= 2) ReportPersistentError(c, result.status());
+  if (errors_->Record(key, result.ok()) >= 2) ReportPersistentError(c, result.status());
   return result;
 }
 
@@ -93,9 +67,9 @@ StatusOr<Action> CheckpointStoreReconciler::Reconcile(const std::string& key) {
 // message, and a Warning Event when the reason is new. The queue's backoff keeps retrying; the
 // next successful reconcile sets Ready from the other conditions again.
 void CheckpointStoreReconciler::ReportPersistentError(Ctx& c, const Status& error) {
-  const std::string reason = error.reason().empty() ? std::string(StatusCodeName(error.code())) : error.reason();
+  const std::string reason = ErrorReason(error);
   if (c.PreviousReason("Ready") != reason) events_.Event(c.store, "Warning", reason, "Reconcile", error.message());
-  c.Condition("Ready", false, reason, error.message());
+  c.Summarize(IsTransient(error) ? Health::kInProgress : Health::kStalled, reason, error.message());
   if (c.status.value("phase", "") != "Deleting") c.status["phase"] = "Error";
   if (Status written = WriteStatus(c); !written.ok()) spdlog::warn("could not record the error in status: {}", written.ToString());
 }
@@ -103,11 +77,13 @@ void CheckpointStoreReconciler::ReportPersistentError(Ctx& c, const Status& erro
 // A transient error goes back to the caller (the queue's backoff); anything else FSx said is a
 // refusal: recorded as `condition` False plus a Warning Event, retried slowly. OK after recording.
 Status CheckpointStoreReconciler::Refuse(Ctx& c, const std::string& condition, const Status& s) {
-  if (Transient(s)) return s;
+  if (IsTransient(s)) return s;
   c.refused = true;
-  std::string reason = s.reason().empty() ? std::string(StatusCodeName(s.code())) : s.reason();
+  const std::string reason = ErrorReason(s);
+  if (c.PreviousReason(condition) != reason || condition == "Ready")
+    events_.Event(c.store, "Warning", reason, "Reconcile", s.message());
   c.Condition(condition, false, reason, s.message());
-  events_.Event(c.store, "Warning", reason, "Reconcile", s.message());
+  c.refusal = {condition, reason, s.message()};
   return Status::Ok();
 }
 
@@ -128,20 +104,31 @@ StatusOr<Action> CheckpointStoreReconciler::Converge(Ctx& c) {
     c.in_flight |= !available && fs->value("Lifecycle", "") != "FAILED";
     if (available) {
       RETURN_IF_ERROR(ConvergeSettings(c, *fs));
-      RETURN_IF_ERROR(ConvergeAssociations(c, fs->value("FileSystemId", "")));
+      RETURN_IF_ERROR(ConvergeAssociations(c, *fs));
       RETURN_IF_ERROR(ConvergeVolume(c, *fs));
     }
   }
   bool ready = c.IsTrue("FileSystemReady") && c.IsTrue("DataRepositoryReady") && c.IsTrue("VolumeReady");
-  c.Condition("Ready", ready, ready ? "Ready" : "NotReady",
-              ready ? "file system, data repository associations and volume are ready" : "see the other conditions");
-  c.status["phase"] = ready ? "Ready" : c.refused ? "Error" : fs ? "Provisioning" : "Pending";
+  SummarizeStore(c, ready, fs.has_value());
   RETURN_IF_ERROR(WriteStatus(c));
   // Woken by the FSx sweep when the file system or its associations change, or by the claim's
   // watch when it binds; the timer is only a safety net should a wake-up ever be missed.
   if (c.in_flight && fs) cache_.WakeOnChange(fs->value("FileSystemId", ""), kube::KeyOf(c.ns, c.name), c.fs_version);
   if (c.in_flight || c.volume_pending) return Action::RequeueAfter(options_.poll_interval * 10);
   return Action::RequeueAfter(c.refused ? options_.refusal_retry : options_.resync_interval);
+}
+
+// Phase and the summary conditions: Ready is Current; a refusal (FSx's, or a conflict with what
+// someone else made) is Stalled, since only a human can resolve it; anything else is in progress
+// and says what it waits for (the first condition that is not True).
+void CheckpointStoreReconciler::SummarizeStore(Ctx& c, bool ready, bool has_fs) {
+  c.status["phase"] = ready ? "Ready" : c.refused ? "Error" : has_fs ? "Provisioning" : "Pending";
+  if (ready) return c.Summarize(Health::kCurrent, "Ready", "file system, data repository associations and volume are ready");
+  if (c.refused) return c.Summarize(Health::kStalled, c.refusal.reason, c.refusal.condition + ": " + c.refusal.message);
+  for (const char* type : {"FileSystemReady", "DataRepositoryReady", "VolumeReady"})
+    if (const Json* cond = FindCondition(c.status, type); cond && cond->value("status", "") != "True")
+      return c.Summarize(Health::kInProgress, cond->value("reason", ""), std::string(type) + ": " + cond->value("message", ""));
+  c.Summarize(Health::kInProgress, has_fs ? "Provisioning" : "Pending", has_fs ? "waiting for FSx" : "creating the file system");
 }
 
 StatusOr<std::optional<Json>> CheckpointStoreReconciler::ResolveFileSystem(Ctx& c) {
@@ -154,6 +141,11 @@ StatusOr<std::optional<Json>> CheckpointStoreReconciler::ResolveFileSystem(Ctx& 
       RETURN_IF_ERROR(Refuse(c, "FileSystemReady", Status(StatusCode::kNotFound, "file system " + id + " does not exist in FSx")
                                                        .SetReason("FileSystemNotFound")));
     }
+    if (Status held = CheckHolder(c, id, fs); !held.ok()) {
+      RETURN_IF_ERROR(Refuse(c, "FileSystemReady", held));
+      c.status.erase("fileSystemId");  // never recorded as ours: deletion leaves it to its holder
+      return std::optional<Json>();
+    }
     return fs;
   }
   // Never create twice: a file system tagged with our UID (a create whose result we lost) wins,
@@ -165,7 +157,7 @@ StatusOr<std::optional<Json>> CheckpointStoreReconciler::ResolveFileSystem(Ctx& 
   }
   const std::string backup = spec_fs.value("fromBackup", "");
   Json request = backup.empty() ? CreateFileSystemRequest(c.store) : CreateFromBackupRequest(c.store);
-  request["ClientRequestToken"] = Token("fs", c.uid);
+  request["ClientRequestToken"] = StoreToken("fs", c.uid);
   auto created = backup.empty() ? fsx_.CreateFileSystem(request) : fsx_.CreateFileSystemFromBackup(request);
   if (!created.ok()) {
     RETURN_IF_ERROR(Refuse(c, "FileSystemReady", created.status()));
@@ -192,9 +184,12 @@ Status CheckpointStoreReconciler::ConvergeSettings(Ctx& c, const Json& fs) {
   return Status::Ok();
 }
 
-Status CheckpointStoreReconciler::ConvergeAssociations(Ctx& c, const std::string& fs_id) {
+Status CheckpointStoreReconciler::ConvergeAssociations(Ctx& c, const Json& fs) {
+  const std::string fs_id = fs.value("FileSystemId", "");
   ASSIGN_OR_RETURN(std::vector<Json> current, cache_.Associations(fs_id));
-  AssociationPlan plan = PlanAssociations(c.store["spec"], fs_id, current);
+  AssociationOwnership owner{c.uid, OwnedBy(fs, c.uid), {}};
+  for (const auto& a : c.status.value("associations", Json::array())) owner.recorded.push_back(a.value("id", ""));
+  AssociationPlan plan = PlanAssociations(c.store["spec"], fs_id, current, owner);
   std::map<std::string, std::string> done;  // verb -> what was done, one Event per verb
   Status applied = ApplyAssociationPlan(c, fs_id, plan, done);
   for (const auto& [verb, text] : done) events_.Event(c.store, "Normal", verb + "DataRepositoryAssociation", verb, text);
@@ -203,6 +198,11 @@ Status CheckpointStoreReconciler::ConvergeAssociations(Ctx& c, const std::string
     ASSIGN_OR_RETURN(current, cache_.Associations(fs_id));  // with FSx's answers
   }
   RecordAssociations(c, current);
+  if (!plan.conflicts.empty() && !c.refused) {
+    std::string message;
+    for (const auto& why : plan.conflicts) message += (message.empty() ? "" : "; ") + why;
+    RETURN_IF_ERROR(Refuse(c, "DataRepositoryReady", Status(StatusCode::kAlreadyExists, message).SetReason("AssociationConflict")));
+  }
   return Status::Ok();
 }
 
@@ -217,7 +217,7 @@ Status CheckpointStoreReconciler::ApplyAssociationPlan(Ctx& c, const std::string
     return Status::Ok();
   };
   for (auto& req : plan.create) {
-    req["ClientRequestToken"] = Token("dra", c.uid, req.value("FileSystemPath", ""));
+    req["ClientRequestToken"] = StoreToken("dra", c.uid, req.value("FileSystemPath", ""));
     RETURN_IF_ERROR(apply("Created", fsx_.CreateDataRepositoryAssociation(req)));
   }
   for (const auto& req : plan.update) RETURN_IF_ERROR(apply("Updated", fsx_.UpdateDataRepositoryAssociation(req)));
@@ -286,7 +286,7 @@ Status CheckpointStoreReconciler::WriteStatus(Ctx& c) {
 }
 
 Status CheckpointStoreReconciler::EnsureFinalizer(const Json& store) {
-  if (HasFinalizer(store)) return Status::Ok();
+  if (HasStoreFinalizer(store)) return Status::Ok();
   const Json& md = store["metadata"];
   // The resourceVersion test makes a stale cache fail instead of adding the finalizer twice.
   Json patch = Json::array({{{"op", "test"}, {"path", "/metadata/resourceVersion"}, {"value", md["resourceVersion"]}}});
@@ -294,105 +294,6 @@ Status CheckpointStoreReconciler::EnsureFinalizer(const Json& store) {
   else patch.push_back({{"op", "add"}, {"path", "/metadata/finalizers"}, {"value", {kStoreFinalizer}}});
   return client_.Patch(res::CheckpointStores(), md.value("namespace", ""), md.value("name", ""),
                        {kube::PatchType::kJson}, patch.dump()).status();
-}
-
-Status CheckpointStoreReconciler::RemoveFinalizer(const Json& store) {
-  const Json& md = store["metadata"];
-  const Json& list = md.value("finalizers", Json::array());
-  for (size_t i = 0; i < list.size(); ++i) {
-    if (list[i] != kStoreFinalizer) continue;
-    // test + remove at the index: never drops someone else's finalizer if the list moved.
-    std::string path = "/metadata/finalizers/" + std::to_string(i);
-    Json patch = Json::array({{{"op", "test"}, {"path", path}, {"value", kStoreFinalizer}}, {{"op", "remove"}, {"path", path}}});
-    return client_.Patch(res::CheckpointStores(), md.value("namespace", ""), md.value("name", ""),
-                         {kube::PatchType::kJson}, patch.dump()).status();
-  }
-  return Status::Ok();
-}
-
-std::vector<std::string> CheckpointStoreReconciler::Users(const Json& store) const {
-  std::vector<std::string> users;
-  for (const auto& tr : caches_.trainruns.ByIndex(kTrainRunsByStore, kube::KeyOf(store)))
-    if (std::string phase = tr->value("/status/phase"_json_pointer, std::string()); phase != "Succeeded" && phase != "Failed")
-      users.push_back((*tr)["metadata"].value("name", ""));
-  std::sort(users.begin(), users.end());
-  return users;
-}
-
-StatusOr<Action> CheckpointStoreReconciler::Finalize(Ctx& c) {
-  if (!HasFinalizer(c.store)) return Action::AwaitChange();
-  c.status["phase"] = "Deleting";
-  if (std::vector<std::string> users = Users(c.store); !users.empty()) {
-    std::string names;
-    for (const auto& u : users) names += (names.empty() ? "" : ", ") + u;
-    const std::string message = "deletion waits for TrainRuns that have not finished and use this store: " + names;
-    if (c.status.value("/conditions"_json_pointer, Json::array()).dump().find(message) == std::string::npos)
-      events_.Event(c.store, "Warning", "DeletionBlocked", "Delete", message);
-    c.Condition("Ready", false, "InUse", message);
-    RETURN_IF_ERROR(WriteStatus(c));
-    return Action::RequeueAfter(options_.poll_interval);
-  }
-  std::string policy = c.store["spec"].value("deletionPolicy", "Retain");
-  if (policy != "Retain") {
-    ASSIGN_OR_RETURN(bool gone, DeleteFileSystem(c));
-    if (!gone) {
-      c.status["phase"] = "Deleting";
-      RETURN_IF_ERROR(WriteStatus(c));
-      return Action::RequeueAfter(options_.poll_interval);
-    }
-  }
-  Status pv = client_.Delete(res::PersistentVolumes(), "", PvName(c.store));
-  if (!pv.ok() && !pv.IsNotFound()) return pv;
-  events_.Event(c.store, "Normal", policy == "Retain" ? "Released" : "Deleted", "Delete",
-                policy == "Retain" ? "released the volume; the FSx file system is retained"
-                                   : "deleted the FSx file system (policy " + policy + ")");
-  RETURN_IF_ERROR(RemoveFinalizer(c.store));
-  return Action::AwaitChange();
-}
-
-// One step of deleting the file system; true only once FSx says it is gone. A store whose status
-// never got an id (the process died between CreateFileSystem and the status write) is looked up
-// by its UID tag first, so that file system is deleted too rather than left behind unowned.
-StatusOr<bool> CheckpointStoreReconciler::DeleteFileSystem(Ctx& c) {
-  std::string id = c.store["spec"]["fileSystem"].value("id", c.status.value("fileSystemId", ""));
-  if (id.empty()) {
-    ASSIGN_OR_RETURN(std::vector<Json> all, fsx_.DescribeFileSystems({}));  // afresh: a miss lets the finalizer go
-    std::optional<Json> tagged = FindTagged(all, c.uid);
-    if (!tagged) return true;  // FSx has no file system tagged for this store: nothing was created
-    id = tagged->value("FileSystemId", "");
-    c.status["fileSystemId"] = id;
-  }
-  Json filter = Json::array({{{"Name", "file-system-id"}, {"Values", {id}}}});
-  ASSIGN_OR_RETURN(std::vector<Json> dras, fsx_.DescribeDataRepositoryAssociations(filter));
-  if (c.store["spec"].value("deletionPolicy", "") == "Delete") {  // Snapshot: unlinked stores only (CRD)
-    ASSIGN_OR_RETURN(ExportState exported, FinalExport(c, id, dras));
-    if (exported == ExportState::kWaiting) return false;
-  }
-  for (const auto& a : dras) {
-    if (a.value("Lifecycle", "") == "DELETING") continue;
-    auto r = fsx_.DeleteDataRepositoryAssociation({{"AssociationId", a.value("AssociationId", "")}, {"DeleteDataInFileSystem", false}});
-    if (!r.ok() && !r.status().IsNotFound()) return r.status();
-  }
-  if (!dras.empty()) return false;  // FSx deletes a file system only after its associations
-  // Asked of FSx by id, not read off the shared view: only FileSystemNotFound means gone.
-  auto described = fsx_.DescribeFileSystems({id});
-  if (described.status().IsNotFound() || (described.ok() && described->empty())) return true;
-  RETURN_IF_ERROR(described.status());
-  const Json fs = described->front();
-  if (fs.value("Lifecycle", "") == "DELETING") return false;
-  bool snapshot = c.store["spec"].value("deletionPolicy", "") == "Snapshot";
-  Json lustre = {{"SkipFinalBackup", !snapshot}};
-  if (snapshot) lustre["FinalBackupTags"] = Json::array({{{"Key", kOwnerTag}, {"Value", c.uid}}});
-  auto r = fsx_.DeleteFileSystem({{"FileSystemId", id}, {"ClientRequestToken", Token("del", c.uid)}, {"LustreConfiguration", lustre}});
-  if (!r.ok()) {
-    if (r.status().IsNotFound()) return true;
-    RETURN_IF_ERROR(Refuse(c, "Ready", r.status()));
-    return false;
-  }
-  cache_.PutFileSystem({{"FileSystemId", id}, {"Lifecycle", "DELETING"}});
-  events_.Event(c.store, "Normal", "DeletingFileSystem", "Delete",
-                "deleting " + id + (snapshot ? " after a final backup" : " without a final backup"));
-  return false;
 }
 
 }  // namespace ckpt::controllers

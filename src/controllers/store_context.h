@@ -6,10 +6,24 @@
 
 #include <string>
 
+#include "ckpt/common/encoding.h"
+
 #include "ckpt/controllers/checkpoint_store.h"
+#include "controllers/status_summary.h"
 #include "controllers/store_plan.h"
 
 namespace ckpt::controllers {
+
+// ClientRequestToken: at most 63 of [A-Za-z0-9_.-]; stable for one store (and path).
+inline std::string StoreToken(const std::string& kind, const std::string& uid, const std::string& extra = "") {
+  return kind + "-" + HexEncode(Sha256(uid + "/" + extra)).substr(0, 40);
+}
+
+inline bool HasStoreFinalizer(const Json& store) {
+  for (const auto& f : store["metadata"].value("finalizers", Json::array()))
+    if (f == kStoreFinalizer) return true;
+  return false;
+}
 
 struct CheckpointStoreReconciler::Ctx {
   Json store;
@@ -21,6 +35,9 @@ struct CheckpointStoreReconciler::Ctx {
   bool in_flight = false;       // an FSx lifecycle is moving: wait for the sweep to see it change
   bool volume_pending = false;  // the claim has not bound: its watch wakes the store
   bool refused = false;    // FSx refused a request: retry slowly
+  struct Refusal {
+    std::string condition, reason, message;
+  } refusal;  // the last refusal, for the summary
 
   explicit Ctx(Json s, std::string t)
       : store(std::move(s)), status(store.value("status", Json::object())), original_status(status),
@@ -38,6 +55,9 @@ struct CheckpointStoreReconciler::Ctx {
     for (const auto& c : original_status.value("conditions", Json::array()))
       if (c.value("type", "") == type) return c.value("reason", "");
     return "";
+  }
+  void Summarize(Health health, const std::string& reason, const std::string& message) {
+    controllers::Summarize(status["conditions"], health, reason, message, generation, now);
   }
   bool IsTrue(const std::string& type) const {
     for (const auto& c : status.value("conditions", Json::array()))

@@ -1,6 +1,17 @@
 // The final export before a linked store's file system is deleted (policy Delete): one
 // EXPORT_TO_REPOSITORY data repository task over the associations that export to S3, so whatever
 // automatic export had not yet written (or could not) reaches S3 before the file system goes.
+// AWS: "Automatic export and export data repository tasks cannot run at the same time"
+// (LustreGuide/export-changed-data-meta-dra.html), and before deleting, "If you have automatic
+// export enabled and want to use an export data repository task, you have to disable automatic
+// export before executing the export data repository task" (LustreGuide/delete-file-system.html).
+// Of the two documented ways (that, or waiting for the AgeOfOldestQueuedMessage metric to reach
+// zero, which needs CloudWatch) the operator takes the first: it plans the task while the
+// associations still say what they export (status.finalExport.paths), pauses automatic export on
+// each of them (UpdateDataRepositoryAssociation with no AutoExportPolicy events, recorded in
+// status.finalExport.autoExportPaused), waits until every association is AVAILABLE again, and
+// only then starts the task. Should FSx refuse the delete afterwards, automatic export is
+// switched back on (RestoreAutoExport), so a store that stays keeps exporting.
 // The task is recorded in status.finalExport (attempt, taskId, lifecycle) as soon as FSx accepts
 // it; its ClientRequestToken is derived from the store's UID and the attempt, so a crash between
 // create and record finds the same task again. FSx runs one task per file system at a time
@@ -10,7 +21,10 @@
 // with FSx's failure details and the report location, one Warning Event, and a new attempt after
 // the refusal-retry interval; spec.dataRepository.finalExport: false skips the export.
 #include "ckpt/common/encoding.h"
+#include <algorithm>
+
 #include "controllers/checkpoint_layout.h"
+#include "controllers/fsx_cache.h"
 #include "controllers/store_context.h"
 
 namespace ckpt::controllers {
@@ -22,6 +36,14 @@ std::string CheckpointPath(const Json& spec) {
   const Json associations = spec.value("/dataRepository/associations"_json_pointer, Json::array());
   const Json* home = CheckpointAssociation(associations);
   return home ? home->value("path", "/checkpoints") : "/checkpoints";
+}
+
+// A new attempt's record: the plan and what automatic export was paused on carry over.
+Json NextAttempt(const Json& record) {
+  Json next = {{"attempt", record.value("attempt", 1) + 1}};
+  for (const char* k : {"paths", "reportPath", "autoExportPaused"})
+    if (record.contains(k)) next[k] = record[k];
+  return next;
 }
 
 bool Running(const std::string& lifecycle) {
@@ -51,7 +73,7 @@ StatusOr<CheckpointStoreReconciler::ExportState> CheckpointStoreReconciler::Fina
   if (!record.value("taskId", "").empty()) {
     auto tasks = fsx_.DescribeDataRepositoryTasks({{"TaskIds", {record["taskId"]}}});
     if (tasks.status().IsNotFound() || (tasks.ok() && tasks->empty())) {  // gone from FSx: start over
-      record = {{"attempt", record.value("attempt", 1) + 1}};
+      record = NextAttempt(record);
       c.in_flight = true;
       return ExportState::kWaiting;
     }
@@ -61,7 +83,7 @@ StatusOr<CheckpointStoreReconciler::ExportState> CheckpointStoreReconciler::Fina
     record["lifecycle"] = lifecycle;
     if (lifecycle == "SUCCEEDED") return ExportState::kDone;
     if (Running(lifecycle)) {
-      c.Condition("Ready", false, "FinalExportRunning",
+      c.Summarize(Health::kInProgress, "FinalExportRunning",
                   "final export task " + task.value("TaskId", "") + " is " + lifecycle + "; the file system " + fs_id +
                       " is deleted once it succeeds");
       c.in_flight = true;
@@ -69,11 +91,34 @@ StatusOr<CheckpointStoreReconciler::ExportState> CheckpointStoreReconciler::Fina
     }
     return ExportFailed(c, task);
   }
-  std::optional<FinalExportPlan> plan = PlanFinalExport(associations, CheckpointPath(c.store["spec"]));
-  if (!plan) return ExportState::kDone;  // nothing exports to S3
+  return StartFinalExport(c, fs_id, associations);
+}
+
+// No task yet: the plan while the associations still export, then automatic export paused on
+// every one of them, then (once they are all AVAILABLE) the task, recorded at once.
+StatusOr<CheckpointStoreReconciler::ExportState> CheckpointStoreReconciler::StartFinalExport(
+    Ctx& c, const std::string& fs_id, const std::vector<Json>& associations) {
+  Json& record = c.status["finalExport"];
+  if (!record.contains("paths")) {
+    std::optional<FinalExportPlan> plan = PlanFinalExport(associations, CheckpointPath(c.store["spec"]));
+    if (!plan) return ExportState::kDone;  // nothing exports to S3
+    record["paths"] = plan->paths;
+    record["reportPath"] = plan->report_path;
+  }
+  ASSIGN_OR_RETURN(bool settled, PauseAutoExport(c, fs_id, associations));
+  if (!settled) {
+    if (!c.refused)
+      c.Summarize(Health::kInProgress, "PausingAutomaticExport",
+                  "pausing automatic export on " + Joined(record["autoExportPaused"]) + ": FSx runs the final export "
+                  "task only while automatic export is off");
+    c.in_flight = true;
+    RETURN_IF_ERROR(WriteStatus(c));  // record what was paused at once
+    return ExportState::kWaiting;
+  }
   const int attempt = record.value("attempt", 1);
+  const FinalExportPlan plan{record["paths"], record.value("reportPath", "")};
   auto created = fsx_.CreateDataRepositoryTask(
-      FinalExportRequest(fs_id, *plan, c.uid, "exp-" + HexEncode(Sha256(c.uid + "/" + std::to_string(attempt))).substr(0, 40)));
+      FinalExportRequest(fs_id, plan, c.uid, "exp-" + HexEncode(Sha256(c.uid + "/" + std::to_string(attempt))).substr(0, 40)));
   if (created.status().reason() == "DataRepositoryTaskExecuting") {  // another task runs: FSx takes one at a time
     c.in_flight = true;
     return ExportState::kWaiting;
@@ -82,16 +127,80 @@ StatusOr<CheckpointStoreReconciler::ExportState> CheckpointStoreReconciler::Fina
     RETURN_IF_ERROR(Refuse(c, "Ready", created.status()));
     return ExportState::kWaiting;
   }
-  record = {{"attempt", attempt}, {"taskId", (*created)["TaskId"]}, {"lifecycle", (*created)["Lifecycle"]}};
-  c.Condition("Ready", false, "FinalExportRunning",
+  record["taskId"] = (*created)["TaskId"];
+  record["lifecycle"] = (*created)["Lifecycle"];
+  record["attempt"] = attempt;
+  c.Summarize(Health::kInProgress, "FinalExportRunning",
               "final export task " + (*created).value("TaskId", "") + " started; the file system " + fs_id +
                   " is deleted once it succeeds");
   events_.Event(c.store, "Normal", "FinalExportStarted", "Delete",
-                "exporting " + Joined(plan->paths) + " to S3 with task " + (*created).value("TaskId", "") +
+                "exporting " + Joined(plan.paths) + " to S3 with task " + (*created).value("TaskId", "") +
                     " before deleting " + fs_id);
   c.in_flight = true;
   RETURN_IF_ERROR(WriteStatus(c));  // record the task at once
   return ExportState::kWaiting;
+}
+
+// Switches automatic export off on every association that still exports. True once none does
+// and every association is AVAILABLE (FSx takes the update through UPDATING).
+StatusOr<bool> CheckpointStoreReconciler::PauseAutoExport(Ctx& c, const std::string& fs_id,
+                                                           const std::vector<Json>& associations) {
+  Json& paused = c.status["finalExport"]["autoExportPaused"];
+  if (!paused.is_array()) paused = Json::array();
+  bool settled = true;
+  Json now_paused = Json::array();
+  for (const auto& a : associations) {
+    const std::string lifecycle = a.value("Lifecycle", ""), id = a.value("AssociationId", "");
+    if (lifecycle == "DELETING") continue;
+    if (lifecycle != "AVAILABLE") settled = false;
+    if (a.value("/S3/AutoExportPolicy/Events"_json_pointer, Json::array()).empty()) continue;
+    settled = false;
+    if (lifecycle != "AVAILABLE") continue;  // FSx takes one change at a time
+    Json s3 = a.value("S3", Json::object());
+    s3["AutoExportPolicy"] = {{"Events", Json::array()}};
+    auto r = fsx_.UpdateDataRepositoryAssociation({{"AssociationId", id}, {"S3", s3}});
+    if (!r.ok()) {
+      RETURN_IF_ERROR(Refuse(c, "Ready", r.status()));
+      return false;
+    }
+    cache_.PutAssociation(fs_id, *r);
+    if (std::find(paused.begin(), paused.end(), id) == paused.end()) paused.push_back(id);
+    now_paused.push_back(a.value("FileSystemPath", "") + " (" + id + ")");
+  }
+  if (!now_paused.empty())
+    events_.Event(c.store, "Normal", "PausedAutomaticExport", "Delete",
+                  "paused automatic export on " + Joined(now_paused) + " for the final export: FSx runs an export "
+                  "task only while automatic export is off");
+  return settled;
+}
+
+// After a refused delete: automatic export back on, as the spec asks, on every association the
+// final export paused; the next attempt plans afresh.
+Status CheckpointStoreReconciler::RestoreAutoExport(Ctx& c, const std::string& fs_id) {
+  Json& record = c.status["finalExport"];
+  if (!record.is_object() || !record.contains("autoExportPaused")) return Status::Ok();
+  const Json wanted = c.store.value("/spec/dataRepository/associations"_json_pointer, Json::array());
+  Json restored = Json::array();
+  ASSIGN_OR_RETURN(std::vector<Json> current,
+                   fsx_.DescribeDataRepositoryAssociations(Json::array({{{"Name", "file-system-id"}, {"Values", {fs_id}}}})));
+  for (const auto& id : record["autoExportPaused"]) {
+    for (const auto& a : current) {
+      if (a.value("AssociationId", "") != id) continue;
+      for (const auto& w : wanted) {
+        if (w.value("path", "") != a.value("FileSystemPath", "")) continue;
+        Json s3 = a.value("S3", Json::object());
+        s3["AutoExportPolicy"] = S3Policies(w).value("AutoExportPolicy", Json{{"Events", Json::array()}});
+        ASSIGN_OR_RETURN(Json updated, fsx_.UpdateDataRepositoryAssociation({{"AssociationId", id}, {"S3", s3}}));
+        cache_.PutAssociation(fs_id, updated);
+        restored.push_back(a.value("FileSystemPath", ""));
+      }
+    }
+  }
+  if (!restored.empty())
+    events_.Event(c.store, "Normal", "RestoredAutomaticExport", "Delete",
+                  "automatic export is on again for " + Joined(restored) + ": the file system stays");
+  record = {{"attempt", record.value("attempt", 1) + (record.contains("taskId") ? 1 : 0)}};
+  return Status::Ok();
 }
 
 // A FAILED or CANCELED export: reported once, then a new attempt once retryAfter has passed.
@@ -100,14 +209,14 @@ StatusOr<CheckpointStoreReconciler::ExportState> CheckpointStoreReconciler::Expo
   if (!record.contains("retryAfter")) {
     record["retryAfter"] = FormatRfc3339(clock_.Now() + options_.refusal_retry);
     std::string message = FailureMessage(task, record["retryAfter"]);
-    c.Condition("Ready", false, "FinalExportFailed", message);
+    c.Summarize(Health::kStalled, "FinalExportFailed", message);
     events_.Event(c.store, "Warning", "FinalExportFailed", "Delete", message);
   }
   if (c.now < record.value("retryAfter", "")) {  // RFC 3339 in UTC: ordered as text
     c.refused = true;
     return ExportState::kWaiting;
   }
-  record = {{"attempt", record.value("attempt", 1) + 1}};  // the next reconcile starts a new task
+  record = NextAttempt(record);  // the next reconcile starts a new task
   c.in_flight = true;
   return ExportState::kWaiting;
 }

@@ -24,14 +24,6 @@ std::string Bucket(const Json& spec) {
   return b;
 }
 
-// The S3 block of a DRA request from one spec association.
-Json S3Policies(const Json& a) {
-  Json s3 = Json::object();
-  if (a.contains("import") && !a["import"].empty()) s3["AutoImportPolicy"] = {{"Events", Events(a["import"])}};
-  if (a.contains("export") && !a["export"].empty()) s3["AutoExportPolicy"] = {{"Events", Events(a["export"])}};
-  return s3;
-}
-
 std::vector<std::string> Sorted(const Json& events) {
   std::vector<std::string> v;
   if (events.is_array())
@@ -41,6 +33,13 @@ std::vector<std::string> Sorted(const Json& events) {
 }
 
 }  // namespace
+
+Json S3Policies(const Json& a) {
+  Json s3 = Json::object();
+  if (a.contains("import") && !a["import"].empty()) s3["AutoImportPolicy"] = {{"Events", Events(a["import"])}};
+  if (a.contains("export") && !a["export"].empty()) s3["AutoExportPolicy"] = {{"Events", Events(a["export"])}};
+  return s3;
+}
 
 Json CreateFileSystemRequest(const Json& store) {
   const Json& fs = store["spec"]["fileSystem"];
@@ -145,7 +144,32 @@ std::optional<Json> FileSystemUpdate(const Json& spec_fs, const Json& fs) {
   return Json{{"FileSystemId", id}, {"LustreConfiguration", change}};
 }
 
-AssociationPlan PlanAssociations(const Json& spec, const std::string& fs_id, const std::vector<Json>& current) {
+bool AssociationOwnership::Owns(const Json& association) const {
+  for (const auto& t : association.value("Tags", Json::array()))
+    if (t.value("Key", "") == kOwnerTag) return t.value("Value", "") == uid;
+  return created_file_system &&
+         std::find(recorded.begin(), recorded.end(), association.value("AssociationId", "")) != recorded.end();
+}
+
+namespace {
+
+// Why the association `have` at `path` cannot serve the spec's `want`, or "" when it can.
+std::string AssociationConflict(const Json& have, const std::string& path, const std::string& want_s3, bool ours) {
+  const std::string id = have.value("AssociationId", ""), s3 = have.value("DataRepositoryPath", "");
+  if (!ours)
+    return "association " + id + " at " + path + " (" + s3 + ") was not created by this store; it is left alone. "
+           "Remove " + path + " from spec.dataRepository.associations, or delete that association in FSx";
+  if (s3 != want_s3)
+    return "association " + id + " at " + path + " links to " + s3 + " but the spec asks for " + want_s3 +
+           "; FSx cannot change an association's S3 path. Remove " + path + " from the spec (the operator then "
+           "deletes the association), then add it back with the new bucket or prefix";
+  return "";
+}
+
+}  // namespace
+
+AssociationPlan PlanAssociations(const Json& spec, const std::string& fs_id, const std::vector<Json>& current,
+                                 const AssociationOwnership& owner) {
   AssociationPlan plan;
   std::map<std::string, const Json*> have;
   for (const auto& a : current)
@@ -156,10 +180,15 @@ AssociationPlan PlanAssociations(const Json& spec, const std::string& fs_id, con
   for (const auto& [path, a] : want) {
     auto it = have.find(path);
     Json s3 = S3Policies(*a);
+    const std::string s3_path = Bucket(spec) + "/" + a->value("prefix", "");
     if (it == have.end()) {
-      plan.create.push_back({{"FileSystemId", fs_id}, {"FileSystemPath", path},
-                             {"DataRepositoryPath", Bucket(spec) + "/" + a->value("prefix", "")},
-                             {"BatchImportMetaDataOnCreate", a->contains("import")}, {"S3", s3}});
+      plan.create.push_back({{"FileSystemId", fs_id}, {"FileSystemPath", path}, {"DataRepositoryPath", s3_path},
+                             {"BatchImportMetaDataOnCreate", a->contains("import")}, {"S3", s3},
+                             {"Tags", Json::array({{{"Key", kOwnerTag}, {"Value", owner.uid}}})}});
+      continue;
+    }
+    if (std::string why = AssociationConflict(*it->second, path, s3_path, owner.Owns(*it->second)); !why.empty()) {
+      plan.conflicts.push_back(std::move(why));
       continue;
     }
     const Json& got = it->second->value("S3", Json::object());
@@ -169,7 +198,7 @@ AssociationPlan PlanAssociations(const Json& spec, const std::string& fs_id, con
       plan.update.push_back({{"AssociationId", it->second->value("AssociationId", "")}, {"S3", s3}});
   }
   for (const auto& [path, a] : have)
-    if (!want.count(path))
+    if (!want.count(path) && owner.Owns(*a))
       plan.remove.push_back({{"AssociationId", a->value("AssociationId", "")}, {"DeleteDataInFileSystem", false}});
   return plan;
 }

@@ -43,14 +43,33 @@ std::optional<Json> FindTagged(const std::vector<Json>& all, const std::string& 
 // backup settings and compression together.
 std::optional<Json> FileSystemUpdate(const Json& spec_fs, const Json& fs);
 
+// The S3 block (AutoImportPolicy, AutoExportPolicy) of an association request from one entry of
+// spec.dataRepository.associations.
+Json S3Policies(const Json& spec_association);
+
 struct AssociationPlan {
-  std::vector<Json> create;  // CreateDataRepositoryAssociation requests (without ClientRequestToken)
+  std::vector<Json> create;  // CreateDataRepositoryAssociation requests (without ClientRequestToken), owner-tagged
   std::vector<Json> update;  // UpdateDataRepositoryAssociation requests
   std::vector<Json> remove;  // DeleteDataRepositoryAssociation requests
+  std::vector<std::string> conflicts;  // why an association at a wanted path is left alone
+};
+
+// Who made an association: the store whose UID its owner tag carries. An untagged one counts as
+// the store's only when the store created the file system and recorded the association's id in
+// status (associations made before the operator tagged them).
+struct AssociationOwnership {
+  std::string uid;                    // the store's metadata.uid
+  bool created_file_system = false;   // the file system carries the store's owner tag
+  std::vector<std::string> recorded;  // association ids in status.associations
+  bool Owns(const Json& association) const;
 };
 
 // Compares spec.dataRepository with the file system's current associations (matched by path).
-AssociationPlan PlanAssociations(const Json& spec, const std::string& fs_id, const std::vector<Json>& current);
+// Only associations the store owns are updated or deleted: someone else's, at a path the spec
+// does not name, is left alone; at a wanted path, or one of ours linked to another S3 path (FSx
+// cannot change an association's DataRepositoryPath), it is a conflict and nothing is done there.
+AssociationPlan PlanAssociations(const Json& spec, const std::string& fs_id, const std::vector<Json>& current,
+                                 const AssociationOwnership& owner);
 
 // The final export before a linked file system is deleted: the associations that export to S3
 // (those with AutoExportPolicy events, not being deleted), as the relative paths

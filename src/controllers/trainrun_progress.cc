@@ -2,6 +2,7 @@
 #include "controllers/trainrun_progress.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <tuple>
 
 #include "ckpt/controllers/trainrun.h"
@@ -35,13 +36,15 @@ PodFailure FailureOf(const Json& pod) {
   for (const auto& cs : st.value("containerStatuses", Json::array()))
     if (cs.contains("/state/terminated"_json_pointer)) terminated = cs["state"]["terminated"];
   std::string job = Label(pod, "batch.kubernetes.io/job-name");
+  const std::string attempt = Label(pod, kRestartAttemptLabel);
   return {{"time", terminated.value("finishedAt", st.value("startTime", ""))},
           {"job", job.empty() ? Label(pod, "job-name") : job},
           {"pod", pod["metadata"].value("name", "")},
           {"node", pod.value("/spec/nodeName"_json_pointer, std::string())},
           {"exitCode", terminated.value("exitCode", -1)},
           {"reason", terminated.value("reason", st.value("reason", "Failed"))},
-          {"message", terminated.value("message", st.value("message", ""))}};
+          {"message", terminated.value("message", st.value("message", ""))},
+          {"attempt", attempt.empty() ? -1 : std::atoi(attempt.c_str())}};
 }
 
 // Failures are ordered by time, then pod name.
@@ -106,6 +109,7 @@ RunProgress ObserveProgress(const Json& trainjob, const kube::ObjectPtr& jobset,
 }
 
 std::string DescribeFailure(const PodFailure& f) {
+  if (f.value("reason", "") == "NotObserved") return "a failure that was not observed (" + f.value("message", "") + ")";
   std::string s = "pod " + f.value("pod", "") + " on node " + f.value("node", "?") + " exited with code " +
                   std::to_string(f.value("exitCode", -1)) + " (" + f.value("reason", "") + ")";
   const std::string message = f.value("message", "");
@@ -115,7 +119,7 @@ std::string DescribeFailure(const PodFailure& f) {
 void SlimJobSet(Json& jobset) {
   Json slim = {{"apiVersion", jobset.value("apiVersion", "")}, {"kind", jobset.value("kind", "")}};
   const Json md = jobset.value("metadata", Json::object());
-  for (const char* k : {"name", "namespace", "resourceVersion", "ownerReferences"})
+  for (const char* k : {"name", "namespace", "uid", "resourceVersion", "ownerReferences"})
     if (md.contains(k)) slim["metadata"][k] = md[k];
   const Json spec = jobset.value("spec", Json::object());
   if (spec.contains("/failurePolicy/maxRestarts"_json_pointer))

@@ -1,39 +1,17 @@
-// TrainRun reconcile loop (see include/ckpt/controllers/trainrun.h).
+// TrainRun reconcile loop (see include/ckpt/controllers/trainrun.h): what to create and when.
+// Status is built in trainrun_status.cc.
 #include "ckpt/controllers/trainrun.h"
 
-#include "ckpt/kube/merge_patch.h"
 #include "controllers/applied_hash.h"
-#include "controllers/store_plan.h"
+#include "controllers/checkpoint_layout.h"
+#include "controllers/status_summary.h"
+#include "controllers/trainrun_context.h"
 #include "controllers/trainrun_plan.h"
-#include "controllers/trainrun_progress.h"
 
 namespace ckpt::controllers {
 
-using kube::Json;
 using runtime::Action;
 namespace res = kube::resources;
-
-struct TrainRunReconciler::Ctx {
-  Json run, status, trainjob;
-  const Json original;
-  std::string ns, name, now;
-  int64_t generation;
-  Ctx(Json r, std::string t)
-      : run(std::move(r)), status(run.value("status", Json::object())), original(status), now(std::move(t)) {
-    ns = run["metadata"].value("namespace", "");
-    name = run["metadata"].value("name", "");
-    generation = run["metadata"].value("generation", 0);
-  }
-  void Condition(const std::string& type, bool ok, const std::string& reason, const std::string& message) {
-    SetCondition(status["conditions"], type, ok, reason, message, generation, now);
-  }
-  // The reason condition `type` had when this reconcile started ("" if it had none).
-  std::string PreviousReason(const std::string& type) const {
-    for (const auto& c : original.value("conditions", Json::array()))
-      if (c.value("type", "") == type) return c.value("reason", "");
-    return "";
-  }
-};
 
 // The API server or an admission webhook (Trainer's, JobSet's) refused the object itself: retrying
 // the same object cannot help, only an edit of the TrainRun can. Webhook denials come back as 403
@@ -64,7 +42,8 @@ std::vector<std::string> TrainRunOfJobSet(const Json& jobset) {
 
 TrainRunReconciler::TrainRunReconciler(kube::KubeClient& client, TrainRunCaches caches, runtime::EventRecorder& events,
                                        Clock& clock, std::chrono::milliseconds poll)
-    : client_(client), caches_(std::move(caches)), events_(events), clock_(clock), poll_(poll) {}
+    : client_(client), caches_(std::move(caches)), events_(events), clock_(clock), poll_(poll),
+      errors_(std::make_shared<ErrorStreaks>()) {}
 
 StatusOr<Json> TrainRunReconciler::SourceRuntime(const Json& tr) {
   std::string kind = tr.value("/spec/runtimeRef/kind"_json_pointer, std::string("ClusterTrainingRuntime"));
@@ -80,57 +59,123 @@ StatusOr<Action> TrainRunReconciler::Reconcile(const std::string& key) {
   kube::ObjectPtr obj = caches_.trainruns.Get(key);
   if (!obj || (*obj)["metadata"].contains("deletionTimestamp")) return Action::AwaitChange();  // owner refs clean up
   Ctx c(*obj, FormatRfc3339(clock_.Now()));
-  std::string store_name = c.run["spec"].value("checkpointStore", "");
-  kube::ObjectPtr store = caches_.stores.Get(kube::KeyOf(c.ns, store_name));
-  std::string store_phase = store ? store->value("/status/phase"_json_pointer, std::string()) : "";
-  c.status["maxRestarts"] = c.run.value("/spec/resilience/maxRestarts"_json_pointer, 0);
-  const CheckpointLayout layout = store ? PlanCheckpointLayout(c.run, *store) : CheckpointLayout{};
-  if (store) ReportLayout(c, layout);
-  if (store_phase != "Ready") {
-    c.Condition("StoreReady", false, store ? "StoreNotReady" : "StoreNotFound",
-                store ? "CheckpointStore " + store_name + " is " + (store_phase.empty() ? "not ready" : store_phase)
-                      : "CheckpointStore " + store_name + " does not exist");
-    if (!c.status.contains("trainJobName")) c.status["phase"] = "WaitingForStore";
+  StatusOr<Action> result = Converge(c, key);
+  if (!result.ok() && result.status().IsConflict()) return result;  // the next reconcile reads the newer object
+  if (errors_->Record(key, result.ok()) >= 2) ReportPersistentError(c, result.status());
+  return result;
+}
+
+// Once a TrainJob exists the run follows it, whatever the store is doing: the store's state
+// gates only the creation of the TrainJob (StoreReady). A run that had a TrainJob never gets a
+// second one (TrainJobMissing).
+StatusOr<Action> TrainRunReconciler::Converge(Ctx& c, const std::string& key) {
+  kube::ObjectPtr store = ObserveStore(c);
+  if (kube::ObjectPtr job = caches_.trainjobs.Get(key)) return Follow(c, *job, store);
+  if (c.status.contains("trainJobName")) return TrainJobMissing(c, store);
+  if (!store || store->value("/status/phase"_json_pointer, std::string()) != "Ready") {
+    c.status["phase"] = "WaitingForStore";
+    SummarizeRun(c);
     return WriteStatusAndAwaitChange(c);  // the store's changes wake us (index by store)
   }
-  c.Condition("StoreReady", true, "StoreReady", "CheckpointStore " + store_name + " is ready");
+  return Launch(c, *store);
+}
+
+// StoreReady, the checkpoint layout and the restart budget the spec asks for; the store, if any.
+kube::ObjectPtr TrainRunReconciler::ObserveStore(Ctx& c) {
+  const std::string store_name = c.run["spec"].value("checkpointStore", "");
+  kube::ObjectPtr store = caches_.stores.Get(kube::KeyOf(c.ns, store_name));
+  const std::string phase = store ? store->value("/status/phase"_json_pointer, std::string()) : "";
+  c.status["maxRestarts"] = c.run.value("/spec/resilience/maxRestarts"_json_pointer, 0);
+  if (store) ReportLayout(c, PlanCheckpointLayout(c.run, *store));
+  if (phase == "Ready") c.Condition("StoreReady", true, "StoreReady", "CheckpointStore " + store_name + " is ready");
+  else
+    c.Condition("StoreReady", false, store ? "StoreNotReady" : "StoreNotFound",
+                store ? "CheckpointStore " + store_name + " is " + (phase.empty() ? "not ready" : phase)
+                      : "CheckpointStore " + store_name + " does not exist");
+  return store;
+}
+
+// The derived runtime, then the TrainJob, then the first mirror of its progress.
+StatusOr<Action> TrainRunReconciler::Launch(Ctx& c, const Json& store) {
+  ASSIGN_OR_RETURN(bool derived, DeriveRuntime(c, store, /*in_use=*/false));
+  if (!derived) return WriteStatusAndAwaitChange(c);  // the runtime's creation or an edit of the run wakes us
+  ASSIGN_OR_RETURN(std::optional<Json> job, CreateTrainJob(c));
+  if (!job) return WriteStatusAndAwaitChange(c);  // refused: only an edit of the TrainRun can help
+  return Follow(c, *job, nullptr);
+}
+
+// Applies (or, in use, checks) the derived runtime. False when it cannot exist as the spec asks:
+// the source runtime is missing, or the API server or Trainer refused the derived one.
+StatusOr<bool> TrainRunReconciler::DeriveRuntime(Ctx& c, const Json& store, bool in_use) {
   auto source = SourceRuntime(c.run);
   if (!source.ok()) {
     c.Condition("RuntimeReady", false, source.status().IsNotFound() ? "RuntimeNotFound" : "RuntimeError",
                 source.status().message());
-    RETURN_IF_ERROR(WriteStatus(c));
-    if (source.status().IsNotFound()) return Action::AwaitChange();  // the runtime's creation wakes us
+    if (source.status().IsNotFound()) return false;
     return source.status();
   }
-  const bool in_use = caches_.trainjobs.Get(key) != nullptr;
-  const std::string claim = (*store)["spec"]["volume"].value("claimName", "");
-  Status applied = ApplyRuntime(c, DeriveTrainingRuntime(*source, c.run, claim, layout), in_use);
+  const std::string claim = store["spec"]["volume"].value("claimName", "");
+  Status applied = ApplyRuntime(c, DeriveTrainingRuntime(*source, c.run, claim, PlanCheckpointLayout(c.run, store)), in_use);
   if (Refused(applied)) {
     RefuseRuntime(c, applied);
-    return WriteStatusAndAwaitChange(c);  // only an edit of the TrainRun can help, and an edit wakes us
+    return false;
   }
   RETURN_IF_ERROR(applied);
   c.status["runtimeName"] = DerivedRuntimeName(c.run);
-  ASSIGN_OR_RETURN(JobState job, EnsureTrainJob(c));
-  if (job == JobState::kRejected) return WriteStatusAndAwaitChange(c);  // likewise
+  return true;
+}
+
+// Mirrors `job` (the run's TrainJob) and its JobSet and pods into status. The derived runtime is
+// checked too while the store can say what it should be, without holding the mirror back.
+StatusOr<Action> TrainRunReconciler::Follow(Ctx& c, const Json& job, kube::ObjectPtr store) {
+  Status runtime_check = Status::Ok();
+  if (store) runtime_check = DeriveRuntime(c, *store, /*in_use=*/true).status();
+  c.status["trainJobName"] = c.name;
+  c.status["trainJobUID"] = job.value("/metadata/uid"_json_pointer, std::string());
+  // The TrainJob's trainer and runtimeRef cannot change in place (immutable upstream).
+  if (job["spec"].value("trainer", Json::object()) != BuildTrainJob(c.run)["spec"]["trainer"]) {
+    c.Condition("SpecAccepted", false, "TrainerImmutable",
+                "spec.trainer changed after the TrainJob was created; the running job keeps its trainer. "
+                "Create a new TrainRun to run a different trainer.");
+  } else {
+    c.Condition("SpecAccepted", true, "Accepted", "the TrainJob matches the TrainRun");
+  }
+  c.Condition("TrainJobFound", true, "Found", "TrainJob " + c.name + " exists");
+  c.trainjob = job;
   Mirror(c);
+  SummarizeRun(c);
   RETURN_IF_ERROR(WriteStatus(c));
-  std::string phase = c.status.value("phase", "");
+  RETURN_IF_ERROR(runtime_check);
+  const std::string phase = c.status.value("phase", "");
   if (phase == "Succeeded" || phase == "Failed") return Action::AwaitChange();
   return Action::RequeueAfter(poll_);
 }
 
-// Where the run checkpoints, where that is exported to, and CheckpointsExported (one Warning
-// Event when it turns False: checkpoints that never reach S3 go with the file system).
-void TrainRunReconciler::ReportLayout(Ctx& c, const CheckpointLayout& layout) {
-  c.status["checkpointDir"] = layout.checkpoint_dir;
-  if (layout.checkpoint_uri.empty()) c.status.erase("checkpointURI");
-  else c.status["checkpointURI"] = layout.checkpoint_uri;
-  if (layout.data_dir.empty()) c.status.erase("dataDir");
-  else c.status["dataDir"] = layout.data_dir;
-  if (!layout.exported && c.PreviousReason("CheckpointsExported") != layout.reason)
-    events_.Event(c.run, "Warning", "CheckpointsNotExported", "Plan", layout.message);
-  c.Condition("CheckpointsExported", layout.exported, layout.reason, layout.message);
+// The run had a TrainJob and the cache has none. The cache may lag our own create (or miss a
+// TrainJob whose label was removed), so the API server is asked first. A TrainJob that is gone
+// is not replaced: a new one would run the training again against the same checkpoint directory
+// and start a JobSet whose restart count begins at 0. A terminal phase stays; a run that had not
+// finished ends Failed. TrainJobFound=False and one Warning Event say what happened and what to do.
+StatusOr<Action> TrainRunReconciler::TrainJobMissing(Ctx& c, kube::ObjectPtr store) {
+  const std::string recorded = c.status.value("trainJobUID", "");
+  auto live = client_.Get(res::TrainJobs(), c.ns, c.name);
+  if (!live.ok() && !live.status().IsNotFound()) return live.status();
+  const std::string live_uid = live.ok() ? live->value("/metadata/uid"_json_pointer, std::string()) : "";
+  if (live.ok() && (recorded.empty() || live_uid == recorded)) return Follow(c, *live, store);
+  const std::string previous = c.status.value("phase", "");
+  const bool terminal = previous == "Succeeded" || previous == "Failed";
+  std::string message = "TrainJob " + c.name + (recorded.empty() ? "" : " (uid " + recorded + ")") + " was deleted " +
+                        (terminal ? "after the run " + previous : "while the run was " + previous) + "; ";
+  if (live.ok()) message += "the TrainJob of that name now (uid " + live_uid + ") was not created by this run and is left alone; ";
+  message += "the run is not launched again, since a new TrainJob would rerun the training against the same checkpoint "
+             "directory. To run again, create a new TrainRun (or delete this one and apply it again).";
+  if (c.PreviousReason("TrainJobFound") != "TrainJobDeleted")
+    events_.Event(c.run, "Warning", "TrainJobDeleted", "Observe", message);
+  c.Condition("TrainJobFound", false, "TrainJobDeleted", message);
+  if (!terminal) c.status["phase"] = "Failed";
+  c.status["runningPods"] = 0;
+  SummarizeRun(c);
+  return WriteStatusAndAwaitChange(c);
 }
 
 // The API server or Trainer's webhook refused the derived runtime (e.g. an affinity the
@@ -178,113 +223,33 @@ Status TrainRunReconciler::ApplyRuntime(Ctx& c, Json derived, bool in_use) {
   return Status::Ok();
 }
 
-// kReady: the TrainJob exists and c.trainjob holds it. kRejected: the API server refused it
-// (SpecAccepted=False).
-StatusOr<TrainRunReconciler::JobState> TrainRunReconciler::EnsureTrainJob(Ctx& c) {
-  Json want = BuildTrainJob(c.run);
-  kube::ObjectPtr cached = caches_.trainjobs.Get(kube::KeyOf(c.ns, c.name));
-  Json have;
-  if (cached) {
-    have = *cached;
-  } else {
-    auto created = client_.Create(res::TrainJobs(), c.ns, want);
-    // Created by an earlier reconcile and not cached yet: its watch event brings us back. Or a
-    // TrainJob of that name that is not ours: the error backs off exponentially, never a hot loop.
-    if (created.status().IsAlreadyExists())
-      return Status(StatusCode::kAlreadyExists, "TrainJob " + c.ns + "/" + c.name + " exists but is not (yet) in the cache "
-                    "of TrainJobs labelled " + std::string(kTrainRunLabel) + "=" + c.name +
-                    "; if this TrainRun did not create it, rename one of them");
-    if (!created.ok()) {
-      if (RuntimeNotYetSeenByWebhook(created.status()))
-        return Status(StatusCode::kUnavailable, "Trainer's webhook has not seen TrainingRuntime " + DerivedRuntimeName(c.run) +
-                      " yet: " + created.status().message());
-      if (!Refused(created.status())) return created.status();  // transient: the queue backs off
-      if (c.PreviousReason("SpecAccepted") != "TrainJobRejected")
-        events_.Event(c.run, "Warning", "TrainJobRejected", "Create", created.status().message());
-      c.Condition("SpecAccepted", false, "TrainJobRejected", created.status().message());
-      return JobState::kRejected;
-    }
+// Creates the run's TrainJob. nullopt when the API server or a webhook refused it
+// (SpecAccepted=False TrainJobRejected and one Event); transient errors go to the queue's backoff.
+StatusOr<std::optional<Json>> TrainRunReconciler::CreateTrainJob(Ctx& c) {
+  auto created = client_.Create(res::TrainJobs(), c.ns, BuildTrainJob(c.run));
+  if (created.ok()) {
     events_.Event(c.run, "Normal", "CreatedTrainJob", "Create", "created TrainJob " + c.name);
-    have = std::move(created).value();
+    return std::optional<Json>(std::move(created).value());
   }
-  c.status["trainJobName"] = c.name;
-  // The TrainJob's trainer and runtimeRef cannot change in place (immutable upstream).
-  if (have["spec"].value("trainer", Json::object()) != want["spec"]["trainer"]) {
-    c.Condition("SpecAccepted", false, "TrainerImmutable",
-                "spec.trainer changed after the TrainJob was created; the running job keeps its trainer. "
-                "Create a new TrainRun to run a different trainer.");
-  } else {
-    c.Condition("SpecAccepted", true, "Accepted", "the TrainJob matches the TrainRun");
+  // A TrainJob of that name the cache does not hold: one that is not labelled for this run (the
+  // error is reported once it persists, and backs off, never a hot loop), or ours, created by an
+  // earlier reconcile whose status write was lost and not cached yet.
+  if (created.status().IsAlreadyExists()) {
+    auto existing = client_.Get(res::TrainJobs(), c.ns, c.name);
+    if (existing.ok() && existing->value("/metadata/labels"_json_pointer, Json::object()).value(kTrainRunLabel, "") == c.name)
+      return std::optional<Json>(std::move(existing).value());
+    return Status(StatusCode::kAlreadyExists, "TrainJob " + c.ns + "/" + c.name + " exists and was not created by this "
+                  "TrainRun (it lacks the label " + std::string(kTrainRunLabel) + "=" + c.name + "); delete or rename "
+                  "one of them").SetReason("TrainJobConflict");
   }
-  c.trainjob = std::move(have);
-  return JobState::kReady;
-}
-
-// Progress from the TrainJob, its JobSet (same name) and the run's pods (controllers/
-// trainrun_progress.h), with an Event for each pod failure, gang restart and phase transition.
-void TrainRunReconciler::Mirror(Ctx& c) {
-  kube::ObjectPtr jobset = caches_.jobsets.Get(kube::KeyOf(c.ns, c.name));
-  RunProgress p = ObserveProgress(c.trainjob, jobset, caches_.pods.ByIndex(kPodsByRun, kube::KeyOf(c.ns, c.name)),
-                                  c.status.value("lastFailure", Json()));
-  const int before = c.status.value("restarts", 0);
-  for (const auto& f : p.new_failures)
-    events_.Event(c.run, "Warning", "PodFailed", "Observe", DescribeFailure(f));
-  if (!p.new_failures.empty()) {
-    c.status["lastFailure"] = p.new_failures.back();
-    c.status["podFailures"] = c.status.value("podFailures", 0) + static_cast<int>(p.new_failures.size());
-  }
-  c.status["restarts"] = p.restarts;
-  c.status["runningPods"] = p.running_pods;
-  c.status["expectedPods"] = p.expected_pods;
-  const std::string cause = c.status.contains("lastFailure") ? " after " + DescribeFailure(c.status["lastFailure"]) : "";
-  if (p.restarts > before)
-    events_.Event(c.run, "Warning", "Restarted", "Restart",
-                  "gang restart " + std::to_string(p.restarts) + " of " + std::to_string(p.effective_max_restarts.value_or(0)) +
-                      cause + "; training resumes from " + c.status.value("checkpointDir", ""));
-  MirrorRestartLimit(c, p);
-  const std::string previous = c.status.value("phase", "");
-  c.status["phase"] = p.phase;
-  if (p.phase == previous) return;
-  if (p.phase == "Running")
-    events_.Event(c.run, "Normal", "Running", "Observe", "all " + std::to_string(p.expected_pods) + " trainer pods are running");
-  if (p.phase == "Succeeded")
-    events_.Event(c.run, "Normal", "Succeeded", "Complete",
-                  "TrainJob " + c.name + " succeeded after " + std::to_string(p.restarts) + " restarts");
-  if (p.phase == "Failed")
-    events_.Event(c.run, "Warning", "Failed", "Complete",
-                  "TrainJob " + c.name + " failed after " + std::to_string(p.restarts) + " of " +
-                      std::to_string(p.effective_max_restarts.value_or(0)) + " restarts" +
-                      (cause.empty() ? "" : "; last failure: " + DescribeFailure(c.status["lastFailure"])));
-}
-
-// effectiveMaxRestarts is what the running JobSet enforces; MaxRestartsInEffect says whether that
-// is the TrainRun's maxRestarts.
-void TrainRunReconciler::MirrorRestartLimit(Ctx& c, const RunProgress& p) {
-  if (!p.effective_max_restarts) return;
-  const int desired = c.status.value("maxRestarts", 0), effective = *p.effective_max_restarts;
-  c.status["effectiveMaxRestarts"] = effective;
-  if (desired == effective) {
-    c.Condition("MaxRestartsInEffect", true, "Enforced",
-                "the running JobSet restarts the gang up to " + std::to_string(effective) + " times");
-    return;
-  }
-  c.Condition("MaxRestartsInEffect", false, "FixedForRunningJobSet",
-              "maxRestarts is " + std::to_string(desired) + " but the running JobSet enforces " +
-                  std::to_string(effective) + ": JobSet's failurePolicy cannot change while the JobSet exists. "
-                  "The new value applies to the next JobSet only, i.e. to a new TrainRun.");
-}
-
-StatusOr<Action> TrainRunReconciler::WriteStatusAndAwaitChange(Ctx& c) {
-  RETURN_IF_ERROR(WriteStatus(c));
-  return Action::AwaitChange();
-}
-
-Status TrainRunReconciler::WriteStatus(Ctx& c) {
-  c.status["observedGeneration"] = c.generation;
-  if (c.status == c.original) return Status::Ok();
-  Json patch = {{"status", kube::CreateMergePatch(c.original, c.status)}};  // drops what status no longer has
-  return client_.Patch(res::TrainRuns(), c.ns, c.name, {kube::PatchType::kMerge, "", false, "status"}, patch.dump())
-      .status();
+  if (RuntimeNotYetSeenByWebhook(created.status()))
+    return Status(StatusCode::kUnavailable, "Trainer's webhook has not seen TrainingRuntime " + DerivedRuntimeName(c.run) +
+                  " yet: " + created.status().message()).SetReason("RuntimeNotYetSeenByWebhook");
+  if (!Refused(created.status())) return created.status();  // transient: the queue backs off
+  if (c.PreviousReason("SpecAccepted") != "TrainJobRejected")
+    events_.Event(c.run, "Warning", "TrainJobRejected", "Create", created.status().message());
+  c.Condition("SpecAccepted", false, "TrainJobRejected", created.status().message());
+  return std::optional<Json>();
 }
 
 }  // namespace ckpt::controllers

@@ -83,7 +83,12 @@ std::optional<Status> Emulator::InjectedFault(const std::string& op) {
     ++calls_[op];
     latency = faults_.latency;
     double roll = std::uniform_real_distribution<double>(0, 1)(rng_);
-    if (roll < faults_.throttle_rate) fault = FsxError("ThrottlingException", "Rate exceeded");
+    // AWS's wording for an explicit deny in an identity-based policy; FSx answers 400.
+    if (faults_.denied_operations.count(op))
+      fault = FsxError("AccessDeniedException", "User: arn:aws:sts::" + options_.account_id + ":assumed-role/ckpt-operator/"
+                       "ckpt-operator is not authorized to perform: fsx:" + op + " with an explicit deny in an "
+                       "identity-based policy");
+    else if (roll < faults_.throttle_rate) fault = FsxError("ThrottlingException", "Rate exceeded");
     else if (roll < faults_.throttle_rate + faults_.error_rate)
       fault = FsxError("InternalServerError", "An internal error occurred (injected by the FSx emulator).");
   }
@@ -99,9 +104,12 @@ http::HttpResponse Emulator::Control(const http::ServerRequest& r) {
   if (r.path == "/_emulator/faults" && r.method == "POST") {
     Json j = Json::parse(r.body, nullptr, false);
     if (!j.is_object()) return {400, {}, "faults: expected a JSON object"};
-    SetFaults({j.value("throttleRate", 0.0), j.value("errorRate", 0.0),
-               std::chrono::milliseconds(j.value("latencyMs", 0)), j.value("stuckLifecycle", false),
-               j.value("failTasks", false)});
+    Faults f{j.value("throttleRate", 0.0), j.value("errorRate", 0.0),
+             std::chrono::milliseconds(j.value("latencyMs", 0)), j.value("stuckLifecycle", false),
+             j.value("failTasks", false), {}};
+    for (const auto& op : j.value("deniedOperations", Json::array()))
+      if (op.is_string()) f.denied_operations.insert(op.get<std::string>());
+    SetFaults(f);
     return {200, {}, "ok"};
   }
   return {404, {}, "unknown emulator control endpoint"};

@@ -221,9 +221,6 @@ StatusOr<Json> FsxService::UpdateFileSystem(const Json& r) {
 StatusOr<Json> FsxService::DeleteFileSystem(const Json& r) {
   std::string id = r.value("FileSystemId", "");
   ASSIGN_OR_RETURN(auto it, FileSystemLocked(id));
-  for (const auto& [aid, a] : associations_)
-    if (a.desc.value("FileSystemId", "") == id && a.desc.value("Lifecycle", "") != "DELETING")
-      return FsxError("BadRequest", "File system " + id + " has data repository associations; delete them first.");
   // "You cannot delete an FSx for Lustre file system if there are data repository tasks for the
   // file system in the PENDING or EXECUTING states." (APIReference/API_DataRepositoryTask.html)
   if (TaskActiveLocked(id))
@@ -241,6 +238,15 @@ StatusOr<Json> FsxService::DeleteFileSystem(const Json& r) {
     out["LustreResponse"] = {{"FinalBackupId", bid}, {"FinalBackupTags", lc.value("FinalBackupTags", Json::array())}};
   }
   StartLocked(it->second, "DELETING", "", times_.remove);
+  // A Lustre file system's associations go with it: AWS lists no association precondition for
+  // Lustre, unlike ONTAP's volumes and OpenZFS's access points ("To delete an Amazon FSx for
+  // Lustre file system, first unmount it from every connected Amazon EC2 instance, then provide
+  // a FileSystemId value to the DeleteFileSystem operation", APIReference/API_DeleteFileSystem.html),
+  // and the Terraform AWS provider's TestAccFSxDataRepositoryAssociation_disappears_ParentFileSystem
+  // expects an association to be gone once only its parent file system was deleted. Nothing is
+  // exported on the way: that is the final export's job (LustreGuide/delete-file-system.html).
+  for (auto& [aid, a] : associations_)
+    if (a.desc.value("FileSystemId", "") == id) StartLocked(a, "DELETING", "", times_.remove);
   return out;
 }
 

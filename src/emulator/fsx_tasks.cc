@@ -62,6 +62,19 @@ StatusOr<Json> FsxService::CreateTask(const Json& r) {
   if (!replay && TaskActiveLocked(fs->first))
     return FsxError("DataRepositoryTaskExecuting", "An existing data repository task is currently executing on file "
                                                    "system " + fs->first + ". Wait until it has completed.");
+  // "Automatic export and export data repository tasks cannot run at the same time."
+  // (LustreGuide/export-changed-data-meta-dra.html); "If you have automatic export enabled and
+  // want to use an export data repository task, you have to disable automatic export before
+  // executing the export data repository task." (LustreGuide/delete-file-system.html). AWS
+  // documents no error code for it: BadRequest, the generic client error in the operation's
+  // error list, is the emulator's choice.
+  if (!replay && r.value("Type", "") == "EXPORT_TO_REPOSITORY")
+    for (const auto& link : LinksLocked(fs->first))
+      if (!link.value("/S3/AutoExportPolicy/Events"_json_pointer, Json::array()).empty())
+        return FsxError("BadRequest", "Automatic export and export data repository tasks cannot run at the same time: "
+                                      "association " + link.value("AssociationId", "") + " (" +
+                                      link.value("FileSystemPath", "") + ") exports automatically. Disable automatic "
+                                      "export before running an export data repository task.");
   ASSIGN_OR_RETURN(Json out, IdempotentLocked("CreateDataRepositoryTask", r, [&]() -> StatusOr<Json> {
     std::string id = NewId("task");
     Resource t;

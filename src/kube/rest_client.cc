@@ -4,7 +4,9 @@
 // config's observer, and streams watches through WatchDecoder.
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "ckpt/common/token_bucket.h"
 #include "ckpt/kube/api_error.h"
@@ -14,6 +16,8 @@
 
 namespace ckpt::kube {
 namespace {
+
+thread_local std::optional<Clock::MonoTime> request_deadline;
 
 std::string UrlEscape(std::string_view s) {
   char* e = curl_easy_escape(nullptr, s.data(), static_cast<int>(s.size()));
@@ -125,6 +129,11 @@ StatusOr<http::HttpRequest> RestClient::NewRequest(std::string method, const std
   req.body = std::move(body);
   req.headers.emplace_back("Accept", "application/json");
   req.headers.emplace_back("User-Agent", "ckpt-operator/0.1");
+  if (request_deadline) {
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(*request_deadline - clock_.Monotonic());  // ends at or after it
+    if (left.count() <= 0) return Status(StatusCode::kTimeout, req.method + " " + path + ": the caller's deadline has passed");
+    req.timeout = std::min(req.timeout, left);
+  }
   if (!req.body.empty()) req.headers.emplace_back("Content-Type", std::string(content_type));
   ASSIGN_OR_RETURN(std::string token, tokens_->Token());
   if (!token.empty()) req.headers.emplace_back("Authorization", "Bearer " + token);
@@ -195,6 +204,15 @@ Status RestClient::Watch(const Resource& r, std::string_view ns, const WatchOpti
 }
 
 }  // namespace
+
+ScopedRequestDeadline::ScopedRequestDeadline(Clock::MonoTime deadline) : previous_(request_deadline) {
+  if (!request_deadline || deadline < *request_deadline) request_deadline = deadline;
+}
+
+ScopedRequestDeadline::~ScopedRequestDeadline() { request_deadline = previous_; }
+
+std::optional<Clock::MonoTime> ScopedRequestDeadline::Current() { return request_deadline; }
+
 
 KubeClientPtr NewRestClient(const ClientConfig& config, Clock& clock) {
   return std::make_unique<RestClient>(config, http::NewCurlTransport(config.tls), clock);

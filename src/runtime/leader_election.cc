@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <mutex>
 
 namespace ckpt::runtime {
@@ -79,18 +80,32 @@ void LeaderElector::Run(std::stop_token stop, const std::function<void()>& on_st
   spdlog::info("leader election: {} became leader", options_.identity);
   on_started();
   auto last_renew = clock_.Monotonic();
-  while (SleepFor(clock_, options_.retry_period, stop)) {
-    if (TryAcquireOrRenew()) {
-      last_renew = clock_.Monotonic();
+  std::chrono::milliseconds next = options_.retry_period;
+  while (SleepFor(clock_, next, stop)) {
+    // As client-go: a renewal is retried every retry period until renewDeadline after the last
+    // success, and every request of it ends by then, so a leader cut off from the API server
+    // (requests that hang, not fail) gives up in time, before a standby may take the lease
+    // (leaseDuration after the last renewal it saw).
+    const auto deadline = last_renew + options_.renew_deadline;
+    bool renewed = false;
+    {
+      kube::ScopedRequestDeadline bound(deadline);
+      renewed = TryAcquireOrRenew();
+    }
+    const auto now = clock_.Monotonic();
+    if (renewed) {
+      last_renew = now;
+      next = options_.retry_period;
       continue;
     }
-    if (clock_.Monotonic() - last_renew >= options_.renew_deadline) {
+    if (now >= deadline) {
       leader_ = false;
       spdlog::error("leader election: {} lost the lease (no renewal for {}ms)", options_.identity,
                     options_.renew_deadline.count());
       on_lost();
       return;
     }
+    next = std::min(options_.retry_period, std::chrono::ceil<std::chrono::milliseconds>(deadline - now));
   }
   if (on_stopping) on_stopping();
   leader_ = false;

@@ -14,6 +14,7 @@
 #include "fakes/static_credentials.h"
 
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "ckpt/controllers/checkpoint_store.h"
@@ -503,6 +504,159 @@ TEST_F(CheckpointStoreControllerTest, DeletedBeforeItsFileSystemWasRecordedStill
     return client_->Get(res::CheckpointStores(), "crash", "unrecorded").status().IsNotFound();
   }, 30s));
   EXPECT_EQ(emulator_->FileSystemCount(), before) << "found by its UID tag and deleted, not left behind unowned";
+}
+
+Json Condition(const Json& store, const std::string& type) {
+  for (const auto& c : store.value("/status/conditions"_json_pointer, Json::array()))
+    if (c["type"] == type) return c;
+  return Json::object();
+}
+
+std::set<std::string> EventReasons(kube::KubeClient& client, const std::string& name) {
+  kube::ListOptions o;
+  o.field_selector = "regarding.name=" + name;
+  std::set<std::string> reasons;
+  const Json list = *client.List(res::Events(), kNs, o);
+  for (const auto& e : list["items"]) reasons.insert(e["reason"]);
+  return reasons;
+}
+
+// The seeds' deletion protection is an IAM deny on fsx:DeleteFileSystem. FSx deletes a Lustre
+// file system's associations with it, so the operator asks for nothing but DeleteFileSystem: a
+// refusal destroys nothing, automatic export paused for the final export is switched back on,
+// and the condition says who refused and what to do; retries wait --fsx-refusal-retry (1 s here).
+TEST_F(CheckpointStoreControllerTest, ARefusedDeleteFileSystemLeavesEveryAssociationAndBacksOff) {
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, Store(kNs, "protected", "Delete")).ok());
+  ASSERT_TRUE(Eventually([&] { return Ready("protected"); }, 60s));
+  const std::string fs_id = Get("protected")["status"]["fileSystemId"];
+  emulator_->SetFaults({.denied_operations = {"DeleteFileSystem"}});
+  Delete("protected");
+  ASSERT_TRUE(Eventually([&] { return Condition(Get("protected"), "Ready").value("reason", "") == "AccessDeniedException"; }, 60s))
+      << Get("protected")["status"].dump(2);
+  const Json status = Get("protected")["status"];
+  const std::string message = Condition(Get("protected"), "Ready")["message"];
+  EXPECT_NE(message.find("FSx refused DeleteFileSystem for " + fs_id), std::string::npos) << message;
+  EXPECT_NE(message.find("explicit deny"), std::string::npos) << "FSx's own words: " << message;
+  EXPECT_NE(message.find("set spec.deletionPolicy: Retain"), std::string::npos) << message;
+  EXPECT_EQ(Condition(Get("protected"), "Stalled").value("status", ""), "True") << "kstatus: needs a human";
+  EXPECT_EQ(status["phase"], "Deleting");
+  std::this_thread::sleep_for(1s);  // let the restore of automatic export settle
+  std::vector<Json> links = Associations(fs_id);
+  ASSERT_EQ(links.size(), 4u) << "every S3 link is still there";
+  for (const auto& a : links) {
+    EXPECT_NE(a["Lifecycle"], "DELETING") << a.dump();
+    if (a["FileSystemPath"] != "/data") {
+      EXPECT_FALSE(a.value("/S3/AutoExportPolicy/Events"_json_pointer, Json::array()).empty())
+          << "automatic export is on again: " << a.dump();
+    }
+  }
+  const auto reasons = EventReasons(*client_, "protected");
+  EXPECT_TRUE(reasons.count("PausedAutomaticExport") && reasons.count("RestoredAutomaticExport") &&
+              reasons.count("AccessDeniedException")) << ::testing::PrintToString(reasons);
+  const int before = emulator_->CallCounts()["DeleteFileSystem"];
+  std::this_thread::sleep_for(4s);
+  const int refused_again = emulator_->CallCounts()["DeleteFileSystem"] - before;
+  std::cerr << "[refusal] DeleteFileSystem calls in 4 s while denied: " << refused_again << "\n";
+  EXPECT_LE(refused_again, 3) << "once per refusal retry (a new final export first), not every poll";
+  emulator_->SetFaults({});
+  EXPECT_TRUE(Eventually([&] { return Gone("protected"); }, 60s)) << "the deny lifted: " << Get("protected")["status"].dump(2);
+  EXPECT_TRUE(Eventually([&] { return fsx_->DescribeFileSystems({fs_id}).status().IsNotFound() && Associations(fs_id).empty(); }, 30s))
+      << "the associations went with the file system";
+}
+
+// AWS: "Automatic export and export data repository tasks cannot run at the same time"; the
+// emulator refuses an export task while any association exports automatically, so the final
+// export must pause automatic export first, and its task covers the paths that exported.
+TEST_F(CheckpointStoreControllerTest, TheFinalExportRunsOnlyOnceAutomaticExportIsPaused) {
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, Store(kNs, "flushed", "Delete")).ok());
+  ASSERT_TRUE(Eventually([&] { return Ready("flushed"); }, 60s));
+  const std::string fs_id = Get("flushed")["status"]["fileSystemId"];
+  auto refused = fsx_->CreateDataRepositoryTask({{"Type", "EXPORT_TO_REPOSITORY"}, {"FileSystemId", fs_id},
+                                                 {"Report", {{"Enabled", false}}}});
+  ASSERT_FALSE(refused.ok()) << "the emulator models AWS's rule";
+  EXPECT_NE(refused.status().message().find("cannot run at the same time"), std::string::npos) << refused.status().ToString();
+  Delete("flushed");
+  ASSERT_TRUE(Eventually([&] { return Gone("flushed"); }, 60s)) << Get("flushed")["status"].dump(2);
+  auto tasks = *fsx_->DescribeDataRepositoryTasks({{"Filters", {{{"Name", "file-system-id"}, {"Values", {fs_id}}}}}});
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0]["Lifecycle"], "SUCCEEDED");
+  EXPECT_EQ(tasks[0]["Paths"], Json::array({"checkpoints", "logs", "results"}));
+  EXPECT_TRUE(EventReasons(*client_, "flushed").count("PausedAutomaticExport"));
+}
+
+// An adopted file system may carry associations someone else made: they are never changed or
+// deleted, and one at a path the spec wants is reported, not taken over.
+TEST_F(CheckpointStoreControllerTest, AnAdoptedFileSystemKeepsTheAssociationsSomeoneElseMade) {
+  Json outside = Store(kNs, "elsewhere");
+  outside["metadata"]["uid"] = "not-a-store";
+  Json req = controllers::CreateFileSystemRequest(outside);
+  req["ClientRequestToken"] = "made-for-foreign-links";
+  req.erase("Tags");
+  auto made = fsx_->CreateFileSystem(req);
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  const std::string fs_id = (*made)["FileSystemId"];
+  ASSERT_TRUE(Eventually([&] { return (*fsx_->DescribeFileSystems({fs_id}))[0]["Lifecycle"] == "AVAILABLE"; }, 30s));
+  auto link = [&](const std::string& path, const std::string& prefix) {
+    auto a = fsx_->CreateDataRepositoryAssociation({{"FileSystemId", fs_id}, {"FileSystemPath", path},
+                                                    {"DataRepositoryPath", "s3://someone-elses-bucket/" + prefix}});
+    EXPECT_TRUE(a.ok()) << a.status().ToString();
+    return a.ok() ? a->value("AssociationId", "") : "";
+  };
+  const std::string at_wanted = link("/data", "data/"), elsewhere = link("/scratch", "scratch/");
+  Json adopt = Store(kNs, "adopter", "Retain");
+  adopt["spec"]["fileSystem"] = {{"id", fs_id}};
+  adopt["spec"]["dataRepository"]["associations"].erase(3);  // keep /data and /checkpoints
+  adopt["spec"]["dataRepository"]["associations"].erase(2);
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, adopt).ok());
+  ASSERT_TRUE(Eventually([&] { return Condition(Get("adopter"), "DataRepositoryReady").value("reason", "") == "AssociationConflict"; }, 60s))
+      << Get("adopter")["status"].dump(2);
+  const std::string message = Condition(Get("adopter"), "DataRepositoryReady")["message"];
+  EXPECT_NE(message.find(at_wanted + " at /data (s3://someone-elses-bucket/data/) was not created by this store"), std::string::npos)
+      << message;
+  EXPECT_EQ(Get("adopter")["status"]["phase"], "Error");
+  ASSERT_TRUE(Eventually([&] { return Associations(fs_id).size() == 3; }, 30s)) << "/checkpoints is created";
+  for (const auto& a : Associations(fs_id)) {
+    if (a["AssociationId"] == at_wanted || a["AssociationId"] == elsewhere) {
+      EXPECT_EQ(a["Lifecycle"], "AVAILABLE") << "left alone: " << a.dump();
+      EXPECT_TRUE(a.value("S3", Json::object()).empty()) << "never updated: " << a.dump();
+    } else {
+      EXPECT_EQ(a["FileSystemPath"], "/checkpoints");
+      EXPECT_NE(a.dump().find(controllers::kOwnerTag), std::string::npos) << "ours carries the owner tag: " << a.dump();
+    }
+  }
+  Json s = Get("adopter");
+  s["spec"]["dataRepository"]["associations"].erase(0);  // drop /data from the spec
+  ASSERT_TRUE(client_->Update(res::CheckpointStores(), s).ok());
+  ASSERT_TRUE(Eventually([&] { return Ready("adopter"); }, 30s)) << Get("adopter")["status"].dump(2);
+  EXPECT_EQ(Associations(fs_id).size(), 3u) << "someone else's /data is not deleted when it leaves the spec";
+  Delete("adopter");
+  ASSERT_TRUE(Eventually([&] { return Gone("adopter"); }, 30s));
+  EXPECT_EQ(Associations(fs_id).size(), 3u) << "Retain: nothing deleted";
+}
+
+// Two stores never own one file system: the second adopter is refused and names the holder, and
+// its deletion (policy Delete) leaves the holder's file system alone.
+TEST_F(CheckpointStoreControllerTest, ASecondStoreAdoptingAHeldFileSystemIsRefused) {
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, UnlinkedStore(kNs, "holder")).ok());
+  ASSERT_TRUE(Eventually([&] { return Ready("holder"); }, 60s));
+  const std::string fs_id = Get("holder")["status"]["fileSystemId"];
+  Json second = UnlinkedStore(kNs, "second-adopter", "Delete");
+  second["spec"]["fileSystem"] = {{"id", fs_id}};
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, second).ok());
+  ASSERT_TRUE(Eventually([&] { return Condition(Get("second-adopter"), "FileSystemReady").value("reason", "") == "FileSystemHeld"; }, 30s))
+      << Get("second-adopter")["status"].dump(2);
+  EXPECT_NE(Condition(Get("second-adopter"), "FileSystemReady")["message"].get<std::string>().find("another CheckpointStore"),
+            std::string::npos);
+  EXPECT_FALSE(Get("second-adopter")["status"].contains("fileSystemId")) << "never recorded as its own";
+  EXPECT_EQ(Condition(Get("second-adopter"), "Stalled").value("status", ""), "True");
+  Delete("second-adopter");
+  ASSERT_TRUE(Eventually([&] { return Gone("second-adopter"); }, 30s));
+  auto fs = fsx_->DescribeFileSystems({fs_id});
+  ASSERT_TRUE(fs.ok());
+  EXPECT_EQ((*fs)[0]["Lifecycle"], "AVAILABLE") << "the holder's file system is untouched";
+  EXPECT_TRUE(Ready("holder"));
+  Delete("holder");
+  EXPECT_TRUE(Eventually([&] { return Gone("holder"); }, 30s));
 }
 
 }  // namespace

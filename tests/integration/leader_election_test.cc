@@ -9,8 +9,10 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "integration/envtest.h"
+#include "integration/loopback_proxy.h"
 #include "integration/test_objects.h"
 
 extern char** environ;
@@ -21,9 +23,9 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-pid_t Spawn(const std::string& id, const std::string& dir, const std::string& lease = "contended") {
+pid_t Spawn(const std::string& id, const std::string& dir, const std::string& lease = "contended",
+            std::string kubeconfig = testing::Envtest().kubeconfig()) {
   std::string bin = (fs::path(::testing::internal::GetArgvs()[0]).parent_path() / "lease_candidate").string();
-  std::string kubeconfig = testing::Envtest().kubeconfig();
   std::vector<std::string> args{bin, kubeconfig, dir, id, lease};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -85,6 +87,61 @@ TEST(LeaderElectionIntegrationTest, SigtermReleasesTheLeaseForAFastHandover) {
   kill(b, SIGTERM);
   waitpid(b, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+// A copy of the admin kubeconfig whose server is 127.0.0.1:`port` (the API server's certificate
+// names 127.0.0.1, so TLS through the proxy verifies as before).
+void KubeconfigThrough(int port, const std::string& path) {
+  std::ifstream in(testing::Envtest().kubeconfig());
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string key = "https://127.0.0.1:";
+  size_t at = text.find(key);
+  EXPECT_NE(at, std::string::npos) << text;
+  size_t end = text.find_first_not_of("0123456789", at + key.size());
+  text.replace(at + key.size(), end - at - key.size(), std::to_string(port));
+  std::ofstream(path) << text;
+}
+
+int ApiServerPort() {
+  std::ifstream in(testing::Envtest().kubeconfig());
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t at = text.find("https://127.0.0.1:") + std::string("https://127.0.0.1:").size();
+  return std::stoi(text.substr(at, text.find_first_not_of("0123456789", at) - at));
+}
+
+// A leader whose API server stops answering (requests hang, as across a partition) must stop
+// leading within renewDeadline (10 s), before a standby may take the lease (15 s after the last
+// renewal it saw): never two leaders. Without a bound on each renewal, one hung request could take
+// the transport's 30 s timeout while the standby already reconciles.
+TEST(LeaderElectionIntegrationTest, ALeaderCutOffFromTheApiServerStopsWithinTheRenewDeadline) {
+  fs::path dir = fs::path(testing::Envtest().dir()) / "partition";
+  fs::create_directories(dir);
+  testing::LoopbackProxy proxy(ApiServerPort());
+  const std::string through = (dir / "kubeconfig-through-proxy").string();
+  KubeconfigThrough(proxy.port(), through);
+  pid_t a = Spawn("a", dir, "partitioned", through);
+  auto leading = [&](const char* id) { return fs::exists(dir / (std::string(id) + ".leading")); };
+  ASSERT_TRUE(testing::Eventually([&] { return leading("a"); }, 20s));
+  pid_t b = Spawn("b", dir, "partitioned");
+  std::this_thread::sleep_for(3s);
+  ASSERT_FALSE(leading("b"));
+
+  auto cut_at = std::chrono::steady_clock::now();
+  proxy.Cut();
+  int status = 0;
+  ASSERT_TRUE(testing::Eventually([&] { return waitpid(a, &status, WNOHANG) == a; }, 20s)) << "the leader never stopped";
+  const double stopped = std::chrono::duration<double>(std::chrono::steady_clock::now() - cut_at).count();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << "lost leadership: the process exits";
+  ASSERT_TRUE(testing::Eventually([&] { return leading("b"); }, 25s));
+  const double took_over = std::chrono::duration<double>(std::chrono::steady_clock::now() - cut_at).count();
+  std::cerr << "[lease] partitioned leader stopped " << stopped << " s after the cut (renewDeadline 10 s); the standby "
+            << "took over at " << took_over << " s (leaseDuration 15 s after the last renewal it saw)\n";
+  // The last renewal happened up to one retry period (2 s) before the cut: the leader's deadline is
+  // 10 s after it; 0.5 s for the exit to be seen.
+  EXPECT_LE(stopped, 10.5);
+  EXPECT_LT(stopped, took_over) << "never two leaders";
+  kill(b, SIGTERM);
+  waitpid(b, &status, 0);
 }
 
 }  // namespace

@@ -32,13 +32,13 @@ inline kube::Json CheckpointStoreObject(const std::string& ns, const std::string
             {"volume", {{"claimName", name}}}}}};
 }
 
-// Polls `fn` until it returns true or `timeout` passes.
+// Polls `fn` every `every` until it returns true or `timeout` passes.
 template <typename Fn>
-bool Eventually(Fn fn, std::chrono::milliseconds timeout = 30s) {
+bool Eventually(Fn fn, std::chrono::milliseconds timeout = 30s, std::chrono::milliseconds every = 50ms) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (fn()) return true;
-    std::this_thread::sleep_for(50ms);
+    std::this_thread::sleep_for(every);
   }
   return fn();
 }

@@ -9,9 +9,12 @@
 // exporting association with its S3 URI in status, and CheckpointsExported=False when nothing exports.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <functional>
 #include <set>
 #include <thread>
 
+#include "ckpt/common/subprocess.h"
 #include "ckpt/emulator/fsx_emulator.h"
 #include "fakes/static_credentials.h"
 #include "integration/envtest.h"
@@ -145,6 +148,10 @@ class TrainRunControllerTest : public ::testing::Test {
     seen.push_back(Phase(run));
     return seen;
   }
+  static void ExpectMirroredWhileTheStoreIs(const std::string& run, const std::string& store_phase,
+                                            const std::function<void(const std::string&)>& disturb, bool succeed);
+  static void ExpectNotReplacedAfterDeletingItsTrainJob(const std::string& run, const std::string& phase_then,
+                                                        const std::string& phase_after);
   void TearDown() override {  // free the simulated GPUs for the next case
     const Json runs = *client_->List(res::TrainRuns(), kNs, {});
     for (const auto& tr : runs["items"])
@@ -358,6 +365,181 @@ TEST_F(TrainRunControllerTest, DeletingAStoreARunUsesWaitsForTheRunThenExportsAn
   auto tasks = fsx_->DescribeDataRepositoryTasks({{"Filters", {{{"Name", "file-system-id"}, {"Values", {fs_id}}}}}});
   ASSERT_TRUE(tasks.ok());
   EXPECT_EQ(tasks->size(), 1u) << "the final export ran once the run was gone";
+}
+
+// Restores the emulator's faults however a case ends.
+struct FaultsFor {
+  FaultsFor(emulator::FsxEmulator& e, const emulator::Faults& f) : emulator(e) { emulator.SetFaults(f); }
+  ~FaultsFor() { emulator.SetFaults({}); }
+  emulator::FsxEmulator& emulator;
+};
+
+std::string StorePhase(kube::KubeClient& client, const std::string& store) {
+  auto s = client.Get(res::CheckpointStores(), kNs, store);
+  return s.ok() ? s->value("/status/phase"_json_pointer, std::string()) : "";
+}
+
+// A grown file system: FSx takes the change through UPDATING (held here by the emulator's stuck
+// lifecycle for as long as the case runs, as a real grow of a large file system takes hours).
+void GrowStore(kube::KubeClient& client, const std::string& store) {
+  Json patch = {{"spec", {{"fileSystem", {{"storageCapacityGiB", 4800}}}}}};
+  ASSERT_TRUE(client.Patch(res::CheckpointStores(), kNs, store, {kube::PatchType::kMerge}, patch.dump()).ok());
+}
+
+// The run's restarts, failure and end reach its status whatever its store is doing: started on a
+// Ready store, the store is then moved to `store_phase` by `disturb`; a pod failure must still be
+// counted as a gang restart and the run's end (`succeed` or a failure past maxRestarts 1) mirrored.
+void TrainRunControllerTest::ExpectMirroredWhileTheStoreIs(const std::string& run, const std::string& store_phase,
+                                                           const std::function<void(const std::string&)>& disturb,
+                                                           bool succeed) {
+  StartRun(run, /*max_restarts=*/1);
+  const std::string store = run + "-store";
+  disturb(store);
+  ASSERT_TRUE(Eventually([&] { return StorePhase(*client_, store) == store_phase; }, 30s))
+      << (*client_->Get(res::CheckpointStores(), kNs, store))["status"].dump(2);
+  EndPod(Pods(run)[0], 1);
+  ASSERT_TRUE(Eventually([&] { return Run(run).value("/status/restarts"_json_pointer, 0) == 1 && Phase(run) == "Running"; }, 60s))
+      << "a restart while the store is " << store_phase << ": " << Run(run)["status"].dump(2);
+  EXPECT_EQ(StorePhase(*client_, store), store_phase) << "the store really was " << store_phase << " meanwhile";
+  if (succeed) {
+    for (const auto& pod : Pods(run)) EndPod(pod, 0);
+  } else {
+    EndPod(Pods(run)[0], 2);
+  }
+  const std::string end = succeed ? "Succeeded" : "Failed";
+  ASSERT_TRUE(Eventually([&] { return Phase(run) == end; }, 60s)) << Run(run)["status"].dump(2);
+  auto reasons = EventReasons(run);
+  EXPECT_TRUE(reasons.count("PodFailed") && reasons.count("Restarted") && reasons.count(end)) << ::testing::PrintToString(reasons);
+  EXPECT_EQ(Condition(run, "StoreReady").value("status", ""), "False") << "the store's state is reported, not hidden";
+}
+
+TEST_F(TrainRunControllerTest, ARunIsMirroredWhileItsStoreGrows) {
+  FaultsFor stuck(*emulator_, {.stuck_lifecycle = true});
+  ExpectMirroredWhileTheStoreIs("during-grow", "Provisioning", [](const std::string& s) { GrowStore(*client_, s); }, true);
+}
+
+TEST_F(TrainRunControllerTest, ARunIsMirroredWhileFsxRefusesItsStore) {
+  FaultsFor denied(*emulator_, {.denied_operations = {"UpdateFileSystem"}});
+  ExpectMirroredWhileTheStoreIs("during-error", "Error", [](const std::string& s) { GrowStore(*client_, s); }, false);
+}
+
+TEST_F(TrainRunControllerTest, DeletingAStoreWhoseRunThenFinishesCompletes) {
+  ExpectMirroredWhileTheStoreIs("during-delete", "Deleting", [](const std::string& s) {
+    Json patch = {{"spec", {{"deletionPolicy", "Delete"}}}};
+    ASSERT_TRUE(client_->Patch(res::CheckpointStores(), kNs, s, {kube::PatchType::kMerge}, patch.dump()).ok());
+    ASSERT_TRUE(client_->Delete(res::CheckpointStores(), kNs, s).ok());
+  }, true);
+  EXPECT_TRUE(Eventually([] { return client_->Get(res::CheckpointStores(), kNs, "during-delete-store").status().IsNotFound(); }, 60s))
+      << "the run finished, so the deletion completes";
+}
+
+// A TrainJob someone deletes (a user tidying up, a cleanup job, Trainer's TTL) is never replaced:
+// a new one would train again against the same checkpoint directory. The run keeps a terminal
+// phase, or ends Failed if it was running, and says so.
+void TrainRunControllerTest::ExpectNotReplacedAfterDeletingItsTrainJob(const std::string& run, const std::string& phase_then,
+                                                                       const std::string& phase_after) {
+  const std::string uid = (*client_->Get(res::TrainJobs(), kNs, run))["metadata"]["uid"];
+  ASSERT_TRUE(client_->Delete(res::TrainJobs(), kNs, run, {.propagation_policy = "Background"}).ok());
+  ASSERT_TRUE(Eventually([&] { return Condition(run, "TrainJobFound").value("reason", "") == "TrainJobDeleted"; }, 30s))
+      << "deleted when " << phase_then << ": " << Run(run)["status"].dump(2);
+  std::this_thread::sleep_for(3s);  // time enough for a replacement to appear, were one made
+  auto job = client_->Get(res::TrainJobs(), kNs, run);
+  EXPECT_TRUE(job.status().IsNotFound() || (*job)["metadata"]["uid"] == uid) << "no new TrainJob of that name";
+  EXPECT_EQ(Phase(run), phase_after);
+  EXPECT_TRUE(EventReasons(run).count("TrainJobDeleted"));
+  const std::string message = Condition(run, "TrainJobFound")["message"];
+  EXPECT_NE(message.find("not launched again"), std::string::npos) << message;
+}
+
+TEST_F(TrainRunControllerTest, ATrainJobDeletedAfterSuccessIsNotReplaced) {
+  StartRun("tidied");
+  for (const auto& pod : Pods("tidied")) EndPod(pod, 0);
+  ASSERT_TRUE(Eventually([] { return Phase("tidied") == "Succeeded"; }, 30s));
+  ExpectNotReplacedAfterDeletingItsTrainJob("tidied", "Succeeded", "Succeeded");
+  EXPECT_EQ(Condition("tidied", "Ready").value("status", ""), "True") << "it did succeed";
+}
+
+TEST_F(TrainRunControllerTest, ATrainJobDeletedAfterFailureIsNotReplaced) {
+  StartRun("failed-tidied", /*max_restarts=*/0);
+  EndPod(Pods("failed-tidied")[0], 1);
+  ASSERT_TRUE(Eventually([] { return Phase("failed-tidied") == "Failed"; }, 30s)) << Run("failed-tidied")["status"].dump(2);
+  ExpectNotReplacedAfterDeletingItsTrainJob("failed-tidied", "Failed", "Failed");
+}
+
+TEST_F(TrainRunControllerTest, ATrainJobDeletedWhileRunningEndsTheRunFailedAndIsNotReplaced) {
+  StartRun("pulled");
+  ExpectNotReplacedAfterDeletingItsTrainJob("pulled", "Running", "Failed");
+  EXPECT_EQ(Condition("pulled", "Stalled").value("status", ""), "True") << Run("pulled")["status"].dump(2);
+  EXPECT_TRUE(Eventually([] { return Pods("pulled").empty(); }, 60s)) << "its pods went with it";
+}
+
+// What GitOps tools make of our status: objects captured in each phase of both kinds, judged by
+// the real kstatus library (sigs.k8s.io/cli-utils, built by hack/build-tools.sh into
+// tests/kstatus's kstatus-judge). Converged objects must be Current, work in progress
+// InProgress, what needs a human Failed, and a store being deleted Terminating. The table is
+// printed for docs/status.md.
+TEST_F(TrainRunControllerTest, KstatusJudgesEveryPhaseOfBothKinds) {
+  struct Seen { std::string want; Json object; };
+  std::vector<Seen> seen;
+  auto capture = [&](const kube::Resource& r, const std::string& name, const std::string& phase, const std::string& want) {
+    bool reached = Eventually([&] {
+      auto o = client_->Get(r, kNs, name);
+      if (!o.ok() || o->value("/status/phase"_json_pointer, std::string()) != phase) return false;
+      seen.push_back({want, *o});
+      return true;
+    }, 60s, 20ms);
+    EXPECT_TRUE(reached) << name << " never reached " << phase;
+  };
+  {
+    FaultsFor stuck(*emulator_, {.stuck_lifecycle = true});
+    ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, Store("judged-store")).ok());
+    ASSERT_TRUE(client_->Create(res::TrainRuns(), kNs, TrainRun("judged", "judged-store", 1)).ok());
+    capture(res::CheckpointStores(), "judged-store", "Provisioning", "InProgress");
+    capture(res::TrainRuns(), "judged", "WaitingForStore", "InProgress");
+  }
+  capture(res::CheckpointStores(), "judged-store", "Ready", "Current");
+  capture(res::TrainRuns(), "judged", "Pending", "InProgress");
+  capture(res::TrainRuns(), "judged", "Running", "Current");
+  EndPod(Pods("judged")[0], 1);
+  capture(res::TrainRuns(), "judged", "Restarting", "InProgress");
+  capture(res::TrainRuns(), "judged", "Running", "Current");
+  {
+    FaultsFor denied(*emulator_, {.denied_operations = {"UpdateFileSystem"}});
+    GrowStore(*client_, "judged-store");
+    capture(res::CheckpointStores(), "judged-store", "Error", "Failed");
+  }
+  EndPod(Pods("judged")[0], 1);
+  capture(res::TrainRuns(), "judged", "Failed", "Failed");
+  ASSERT_TRUE(client_->Create(res::TrainRuns(), kNs, TrainRun("judged-ok", "judged-store")).ok());
+  capture(res::TrainRuns(), "judged-ok", "Running", "Current");
+  for (const auto& pod : Pods("judged-ok")) EndPod(pod, 0);
+  capture(res::TrainRuns(), "judged-ok", "Succeeded", "Current");
+  {
+    FaultsFor protect(*emulator_, {.denied_operations = {"DeleteFileSystem"}});
+    Json patch = {{"spec", {{"deletionPolicy", "Delete"}}}};
+    ASSERT_TRUE(client_->Patch(res::CheckpointStores(), kNs, "judged-store", {kube::PatchType::kMerge}, patch.dump()).ok());
+    ASSERT_TRUE(client_->Delete(res::CheckpointStores(), kNs, "judged-store").ok());
+    ASSERT_TRUE(Eventually([] {
+      auto s = client_->Get(res::CheckpointStores(), kNs, "judged-store");
+      return s.ok() && s->dump().find("AccessDeniedException") != std::string::npos;
+    }, 60s));
+    capture(res::CheckpointStores(), "judged-store", "Deleting", "Terminating");
+  }
+  Json objects = Json::array();
+  for (const auto& s : seen) objects.push_back(s.object);
+  const std::string input = testing::Envtest().dir() + "/kstatus-input.json";
+  std::ofstream(input) << objects.dump();
+  auto judged = RunCommand({CKPT_KSTATUS_JUDGE, input}, {});
+  ASSERT_TRUE(judged.ok()) << judged.status().ToString() << " (hack/build-tools.sh builds " CKPT_KSTATUS_JUDGE ")";
+  Json verdicts = Json::parse(*judged);
+  ASSERT_EQ(verdicts.size(), seen.size());
+  std::cerr << "[kstatus] | kind | phase | kstatus | message |\n[kstatus] |---|---|---|---|\n";
+  for (size_t i = 0; i < seen.size(); ++i) {
+    const Json& v = verdicts[i];
+    std::cerr << "[kstatus] | " << v["kind"].get<std::string>() << " | " << v["phase"].get<std::string>() << " | "
+              << v["status"].get<std::string>() << " | " << v["message"].get<std::string>() << " |\n";
+    EXPECT_EQ(v["status"], seen[i].want) << v["kind"] << " " << v["phase"] << ": " << seen[i].object["status"].dump(2);
+  }
 }
 
 }  // namespace

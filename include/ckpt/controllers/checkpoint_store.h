@@ -24,6 +24,7 @@
 namespace ckpt::controllers {
 
 class FsxCache;
+class ErrorStreaks;
 struct AssociationPlan;
 
 struct CheckpointStoreOptions {
@@ -72,15 +73,21 @@ class CheckpointStoreReconciler final : public runtime::Reconciler {
   Status RemoveFinalizer(const kube::Json& store);
   StatusOr<std::optional<kube::Json>> ResolveFileSystem(Ctx& c);
   Status ConvergeSettings(Ctx& c, const kube::Json& fs);
-  Status ConvergeAssociations(Ctx& c, const std::string& fs_id);
+  Status ConvergeAssociations(Ctx& c, const kube::Json& fs);
   Status ApplyAssociationPlan(Ctx& c, const std::string& fs_id, AssociationPlan& plan,
                               std::map<std::string, std::string>& done);
   void RecordAssociations(Ctx& c, const std::vector<kube::Json>& current);
   Status ConvergeVolume(Ctx& c, const kube::Json& fs);
+  Status CheckHolder(Ctx& c, const std::string& fs_id, const std::optional<kube::Json>& fs) const;
   StatusOr<bool> DeleteFileSystem(Ctx& c);
+  Status RefuseDeletion(Ctx& c, const std::string& fs_id, const Status& refusal);
   enum class ExportState { kDone, kWaiting };  // kDone: succeeded, skipped or nothing to export
   StatusOr<ExportState> FinalExport(Ctx& c, const std::string& fs_id, const std::vector<kube::Json>& associations);
+  StatusOr<ExportState> StartFinalExport(Ctx& c, const std::string& fs_id, const std::vector<kube::Json>& associations);
+  StatusOr<bool> PauseAutoExport(Ctx& c, const std::string& fs_id, const std::vector<kube::Json>& associations);
+  Status RestoreAutoExport(Ctx& c, const std::string& fs_id);
   StatusOr<ExportState> ExportFailed(Ctx& c, const kube::Json& task);
+  void SummarizeStore(Ctx& c, bool ready, bool has_fs);
   // Names of the TrainRuns that have not finished and use `store` (its deletion waits for them).
   std::vector<std::string> Users(const kube::Json& store) const;
   Status WriteStatus(Ctx& c);
@@ -96,8 +103,7 @@ class CheckpointStoreReconciler final : public runtime::Reconciler {
   runtime::EventRecorder& events_;
   Clock& clock_;
   const CheckpointStoreOptions options_;
-  std::mutex failures_mu_;
-  std::map<std::string, int> failures_;  // consecutive failed reconciles, failing stores only
+  const std::shared_ptr<ErrorStreaks> errors_;  // consecutive failed reconciles; thread-safe
 };
 
 }  // namespace ckpt::controllers

@@ -17,6 +17,8 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
+#include <optional>
 
 #include "ckpt/kube/store.h"
 #include "ckpt/runtime/events.h"
@@ -25,6 +27,7 @@
 namespace ckpt::controllers {
 
 struct CheckpointLayout;
+class ErrorStreaks;
 
 // Index function: TrainRun -> "<kind>/<runtime name>" of its runtimeRef.
 std::vector<std::string> TrainRunRuntimeKey(const kube::Json& trainrun);
@@ -65,22 +68,34 @@ class TrainRunReconciler final : public runtime::Reconciler {
 
  private:
   struct Ctx;
+  StatusOr<runtime::Action> Converge(Ctx& c, const std::string& key);
+  kube::ObjectPtr ObserveStore(Ctx& c);
+  StatusOr<runtime::Action> Launch(Ctx& c, const kube::Json& store);
+  StatusOr<runtime::Action> Follow(Ctx& c, const kube::Json& trainjob, kube::ObjectPtr store);
+  StatusOr<runtime::Action> TrainJobMissing(Ctx& c, kube::ObjectPtr store);
+  StatusOr<bool> DeriveRuntime(Ctx& c, const kube::Json& store, bool in_use);
   StatusOr<kube::Json> SourceRuntime(const kube::Json& trainrun);
   Status ApplyRuntime(Ctx& c, kube::Json derived, bool in_use);
   void RefuseRuntime(Ctx& c, const Status& refusal);
+  StatusOr<std::optional<kube::Json>> CreateTrainJob(Ctx& c);
   void ReportLayout(Ctx& c, const CheckpointLayout& layout);
-  enum class JobState { kReady, kRejected };
-  StatusOr<JobState> EnsureTrainJob(Ctx& c);
   void Mirror(Ctx& c);
+  int CountRestarts(Ctx& c, const kube::ObjectPtr& jobset, int jobset_restarts);
+  void ReportRestart(Ctx& c, int restarts, int max_restarts);
   void MirrorRestartLimit(Ctx& c, const RunProgress& progress);
+  void SummarizeRun(Ctx& c);
+  void ReportPersistentError(Ctx& c, const Status& error);
   Status WriteStatus(Ctx& c);
   StatusOr<runtime::Action> WriteStatusAndAwaitChange(Ctx& c);
 
+  // Constant after construction.
   kube::KubeClient& client_;
   const TrainRunCaches caches_;
   runtime::EventRecorder& events_;
   Clock& clock_;
   const std::chrono::milliseconds poll_;
+
+  const std::shared_ptr<ErrorStreaks> errors_;  // consecutive failed reconciles; thread-safe
 };
 
 }  // namespace ckpt::controllers

@@ -3,12 +3,14 @@
 // (unknown key, wrong secret, clock skew over 5 minutes), validates each request against the
 // vendored botocore model and the FSx for Lustre rules with AWS's error codes, runs lifecycles on
 // a clock, honours ClientRequestToken idempotency, injects faults on demand, and counts calls per
-// operation. Control endpoints: GET /_emulator/stats, POST /_emulator/faults (JSON Faults).
+// operation. Control endpoints: GET /_emulator/stats, POST /_emulator/faults (JSON Faults: throttleRate,
+// errorRate, latencyMs, stuckLifecycle, failTasks, deniedOperations).
 #pragma once
 
 #include <chrono>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "ckpt/common/clock.h"
@@ -22,6 +24,9 @@ struct Faults {
   std::chrono::milliseconds latency{0};
   bool stuck_lifecycle = false;  // resources never leave CREATING/UPDATING/DELETING
   bool fail_tasks = false;       // data repository tasks end FAILED, with FailureDetails
+  // Operations an IAM policy denies explicitly (e.g. the seeds' deletion protection, a deny on
+  // fsx:DeleteFileSystem): answered with AccessDeniedException (400), before anything is changed.
+  std::set<std::string> denied_operations;
 };
 
 struct FsxEmulatorOptions {

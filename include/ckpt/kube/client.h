@@ -92,6 +92,23 @@ class KubeClient {
 
 using KubeClientPtr = std::unique_ptr<KubeClient>;
 
+// Bounds every request the calling thread makes through a RestClient while it lives, as the
+// deadline of client-go's context does: a request is cut (kTimeout) when `deadline`, on the
+// client's monotonic clock, passes, and one made after it fails at once. Nested scopes keep the
+// earlier deadline. Used by leader election, whose renewal must end within renewDeadline.
+class ScopedRequestDeadline {
+ public:
+  explicit ScopedRequestDeadline(Clock::MonoTime deadline);
+  ~ScopedRequestDeadline();
+  ScopedRequestDeadline(const ScopedRequestDeadline&) = delete;
+  ScopedRequestDeadline& operator=(const ScopedRequestDeadline&) = delete;
+  // The calling thread's deadline, if a scope is open.
+  static std::optional<Clock::MonoTime> Current();
+
+ private:
+  std::optional<Clock::MonoTime> previous_;
+};
+
 // A client over libcurl for `config`.
 KubeClientPtr NewRestClient(const ClientConfig& config, Clock& clock = SystemClock());
 // A client over `transport` (tests inject faults through an HttpTransportWrapper).

@@ -2,9 +2,11 @@
 // defaults (lease 15 s, renew deadline 10 s, retry period 2 s). A candidate takes the lease when
 // it is free or when the holder has not renewed it for a full lease duration as measured on the
 // candidate's own clock (so clock skew between nodes cannot shorten a lease); every write is a
-// compare-and-swap on resourceVersion. The leader renews every retry period; if it cannot renew
-// within the renew deadline it has lost leadership and `on_lost` runs (the daemon exits: never
-// demote in place). On a clean stop the leader releases the lease so a successor starts at once.
+// compare-and-swap on resourceVersion. The leader renews every retry period, each renewal's
+// requests bounded by the renew deadline (kube::ScopedRequestDeadline, as client-go's context),
+// so a request that hangs cannot hold it; if it cannot renew within the renew deadline it has
+// lost leadership and `on_lost` runs (the daemon exits: never demote in place), before a standby
+// may take the lease. On a clean stop the leader releases the lease so a successor starts at once.
 #pragma once
 
 #include <atomic>

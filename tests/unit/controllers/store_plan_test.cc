@@ -142,12 +142,15 @@ TEST(StorePlanTest, UpdatesOneChangeAtATimeCapacityFirst) {
 }
 
 TEST(StorePlanTest, AssociationsAreCreatedUpdatedAndRemovedByPath) {
+  const Json ours = Json::array({{{"Key", kOwnerTag}, {"Value", "uid-1"}}});
+  const AssociationOwnership owner{"uid-1"};
   std::vector<Json> current = {
       {{"AssociationId", "dra-1"}, {"FileSystemPath", "/data"}, {"Lifecycle", "AVAILABLE"},
+       {"DataRepositoryPath", "s3://bkt/data/"}, {"Tags", ours},
        {"S3", {{"AutoImportPolicy", {{"Events", {"CHANGED", "NEW"}}}}}}},
-      {{"AssociationId", "dra-2"}, {"FileSystemPath", "/old"}, {"Lifecycle", "AVAILABLE"}},
-      {{"AssociationId", "dra-3"}, {"FileSystemPath", "/gone"}, {"Lifecycle", "DELETING"}}};
-  AssociationPlan p = PlanAssociations(Store()["spec"], "fs-1", current);
+      {{"AssociationId", "dra-2"}, {"FileSystemPath", "/old"}, {"Lifecycle", "AVAILABLE"}, {"Tags", ours}},
+      {{"AssociationId", "dra-3"}, {"FileSystemPath", "/gone"}, {"Lifecycle", "DELETING"}, {"Tags", ours}}};
+  AssociationPlan p = PlanAssociations(Store()["spec"], "fs-1", current, owner);
   ASSERT_EQ(p.create.size(), 1u);
   EXPECT_EQ(p.create[0]["FileSystemPath"], "/ckpt");
   EXPECT_EQ(p.create[0]["DataRepositoryPath"], "s3://bkt/ckpt/");
@@ -157,10 +160,44 @@ TEST(StorePlanTest, AssociationsAreCreatedUpdatedAndRemovedByPath) {
   EXPECT_EQ(p.remove[0]["AssociationId"], "dra-2");
   EXPECT_EQ(p.remove[0]["DeleteDataInFileSystem"], false) << "files stay in the file system";
 
+  EXPECT_EQ(p.create[0]["Tags"], ours) << "what the store creates carries its owner tag";
+  EXPECT_TRUE(p.conflicts.empty());
+
   current[0]["S3"]["AutoImportPolicy"]["Events"] = {"NEW"};
-  p = PlanAssociations(Store()["spec"], "fs-1", current);
+  p = PlanAssociations(Store()["spec"], "fs-1", current, owner);
   ASSERT_EQ(p.update.size(), 1u);
   EXPECT_EQ(p.update[0]["AssociationId"], "dra-1");
+}
+
+TEST(StorePlanTest, AssociationsSomeoneElseMadeAreNeverChangedOrDeleted) {
+  const AssociationOwnership owner{"uid-1"};
+  const Json theirs = Json::array({{{"Key", kOwnerTag}, {"Value", "uid-2"}}});
+  std::vector<Json> current = {
+      {{"AssociationId", "dra-1"}, {"FileSystemPath", "/data"}, {"Lifecycle", "AVAILABLE"}, {"DataRepositoryPath", "s3://bkt/data/"}},
+      {{"AssociationId", "dra-2"}, {"FileSystemPath", "/scratch"}, {"Lifecycle", "AVAILABLE"}},
+      {{"AssociationId", "dra-3"}, {"FileSystemPath", "/other"}, {"Lifecycle", "AVAILABLE"}, {"Tags", theirs}}};
+  AssociationPlan p = PlanAssociations(Store()["spec"], "fs-1", current, owner);
+  EXPECT_TRUE(p.remove.empty()) << "untagged or another store's: left alone";
+  EXPECT_TRUE(p.update.empty());
+  ASSERT_EQ(p.conflicts.size(), 1u) << "someone else's association at a wanted path";
+  EXPECT_NE(p.conflicts[0].find("dra-1 at /data"), std::string::npos) << p.conflicts[0];
+
+  AssociationOwnership created{"uid-1", true, {"dra-1", "dra-2"}};
+  p = PlanAssociations(Store()["spec"], "fs-1", current, created);
+  EXPECT_TRUE(p.conflicts.empty()) << "untagged, on the store's own file system and recorded: ours (made before tags)";
+  ASSERT_EQ(p.remove.size(), 1u);
+  EXPECT_EQ(p.remove[0]["AssociationId"], "dra-2");
+}
+
+TEST(StorePlanTest, OurAssociationLinkedElsewhereIsAConflictNotARecreate) {
+  const Json ours = Json::array({{{"Key", kOwnerTag}, {"Value", "uid-1"}}});
+  std::vector<Json> current = {{{"AssociationId", "dra-1"}, {"FileSystemPath", "/data"}, {"Lifecycle", "AVAILABLE"},
+                                {"DataRepositoryPath", "s3://old-bucket/data/"}, {"Tags", ours}}};
+  AssociationPlan p = PlanAssociations(Store()["spec"], "fs-1", current, {"uid-1"});
+  ASSERT_EQ(p.conflicts.size(), 1u);
+  EXPECT_NE(p.conflicts[0].find("links to s3://old-bucket/data/ but the spec asks for s3://bkt/data/"), std::string::npos)
+      << p.conflicts[0];
+  EXPECT_TRUE(p.remove.empty() && p.update.empty());
 }
 
 TEST(StorePlanTest, VolumeIsAPreBoundStaticPair) {

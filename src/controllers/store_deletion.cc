@@ -1,0 +1,175 @@
+// Deleting a CheckpointStore (see include/ckpt/controllers/checkpoint_store.h), and who holds a
+// file system. Finalize: phase Deleting; wait while a TrainRun that has not finished uses the
+// store (named in the message); then by spec.deletionPolicy: Retain releases the file system as
+// it is; Delete runs the final export (store_final_export.cc) and then one DeleteFileSystem, whose
+// associations FSx deletes with the file system (so a refused delete, e.g. an IAM deny, leaves
+// every S3 link in place); Snapshot deletes with a final backup. Then the PV, then the finalizer.
+// The operator never deletes a file system another store holds: a store whose adoption was
+// refused (CheckHolder) releases without touching FSx.
+#include <algorithm>
+
+#include "ckpt/controllers/checkpoint_store.h"
+#include "controllers/fsx_cache.h"
+#include "controllers/store_context.h"
+
+namespace ckpt::controllers {
+
+using kube::Json;
+using runtime::Action;
+namespace res = kube::resources;
+
+namespace {
+
+std::string Describe(const Json& store) {
+  return store["metadata"].value("namespace", "") + "/" + store["metadata"].value("name", "");
+}
+
+// Which store holds `fs_id` among `candidates` (all stores naming it): one that recorded it in
+// status first, else the oldest (creation time, then namespace/name).
+const Json* Holder(std::vector<const Json*> candidates) {
+  auto rank = [](const Json* s) {
+    return std::make_tuple(s->value("/status/fileSystemId"_json_pointer, std::string()).empty(),
+                           s->value("/metadata/creationTimestamp"_json_pointer, std::string()), Describe(*s));
+  };
+  std::sort(candidates.begin(), candidates.end(), [&](const Json* a, const Json* b) { return rank(a) < rank(b); });
+  return candidates.empty() ? nullptr : candidates.front();
+}
+
+}  // namespace
+
+// Two stores never own one file system: adopting one that another store created (its owner tag)
+// or already holds is refused, naming that store.
+Status CheckpointStoreReconciler::CheckHolder(Ctx& c, const std::string& fs_id, const std::optional<Json>& fs) const {
+  for (const auto& t : fs ? fs->value("Tags", Json::array()) : Json::array())
+    if (t.value("Key", "") == kOwnerTag && t.value("Value", "") != c.uid)
+      return Status(StatusCode::kAlreadyExists, "file system " + fs_id + " was created by another CheckpointStore (uid " +
+                    t.value("Value", "") + "); two stores never own one file system. Use that store's claim, or "
+                    "adopt another file system").SetReason("FileSystemHeld");
+  std::vector<kube::ObjectPtr> keep;  // owns what `candidates` points at
+  std::vector<const Json*> candidates;
+  for (const auto& other : caches_.stores.List()) {
+    const bool names = other->value("/spec/fileSystem/id"_json_pointer, std::string()) == fs_id ||
+                       other->value("/status/fileSystemId"_json_pointer, std::string()) == fs_id;
+    if (names && !(*other)["metadata"].contains("deletionTimestamp")) {
+      keep.push_back(other);
+      candidates.push_back(other.get());
+    }
+  }
+  const Json* holder = Holder(candidates);
+  if (!holder || holder->value("/metadata/uid"_json_pointer, std::string()) == c.uid) return Status::Ok();
+  return Status(StatusCode::kAlreadyExists, "file system " + fs_id + " is already held by CheckpointStore " + Describe(*holder) +
+                "; two stores never own one file system. Use that store's claim, or delete it first")
+      .SetReason("FileSystemHeld");
+}
+
+Status CheckpointStoreReconciler::RemoveFinalizer(const Json& store) {
+  const Json& md = store["metadata"];
+  const Json& list = md.value("finalizers", Json::array());
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (list[i] != kStoreFinalizer) continue;
+    // test + remove at the index: never drops someone else's finalizer if the list moved.
+    std::string path = "/metadata/finalizers/" + std::to_string(i);
+    Json patch = Json::array({{{"op", "test"}, {"path", path}, {"value", kStoreFinalizer}}, {{"op", "remove"}, {"path", path}}});
+    return client_.Patch(res::CheckpointStores(), md.value("namespace", ""), md.value("name", ""),
+                         {kube::PatchType::kJson}, patch.dump()).status();
+  }
+  return Status::Ok();
+}
+
+std::vector<std::string> CheckpointStoreReconciler::Users(const Json& store) const {
+  std::vector<std::string> users;
+  for (const auto& tr : caches_.trainruns.ByIndex(kTrainRunsByStore, kube::KeyOf(store)))
+    if (std::string phase = tr->value("/status/phase"_json_pointer, std::string()); phase != "Succeeded" && phase != "Failed")
+      users.push_back((*tr)["metadata"].value("name", ""));
+  std::sort(users.begin(), users.end());
+  return users;
+}
+
+StatusOr<Action> CheckpointStoreReconciler::Finalize(Ctx& c) {
+  if (!HasStoreFinalizer(c.store)) return Action::AwaitChange();
+  c.status["phase"] = "Deleting";
+  if (std::vector<std::string> users = Users(c.store); !users.empty()) {
+    std::string names;
+    for (const auto& u : users) names += (names.empty() ? "" : ", ") + u;
+    const std::string message = "deletion waits for TrainRuns that have not finished and use this store: " + names;
+    if (c.status.value("/conditions"_json_pointer, Json::array()).dump().find(message) == std::string::npos)
+      events_.Event(c.store, "Warning", "DeletionBlocked", "Delete", message);
+    c.Summarize(Health::kInProgress, "InUse", message);
+    RETURN_IF_ERROR(WriteStatus(c));
+    return Action::RequeueAfter(options_.poll_interval);  // and each run's end wakes us (DeletingStoreOf)
+  }
+  std::string policy = c.store["spec"].value("deletionPolicy", "Retain");
+  if (policy != "Retain") {
+    ASSIGN_OR_RETURN(bool gone, DeleteFileSystem(c));
+    if (!gone) {
+      RETURN_IF_ERROR(WriteStatus(c));
+      return Action::RequeueAfter(c.refused ? options_.refusal_retry : options_.poll_interval);
+    }
+  }
+  Status pv = client_.Delete(res::PersistentVolumes(), "", PvName(c.store));
+  if (!pv.ok() && !pv.IsNotFound()) return pv;
+  events_.Event(c.store, "Normal", policy == "Retain" ? "Released" : "Deleted", "Delete",
+                policy == "Retain" ? "released the volume; the FSx file system is retained"
+                                   : "deleted the FSx file system (policy " + policy + ")");
+  RETURN_IF_ERROR(RemoveFinalizer(c.store));
+  return Action::AwaitChange();
+}
+
+// One step of deleting the file system; true only once FSx says it is gone. A store whose status
+// never got an id (the process died between CreateFileSystem and the status write) is looked up
+// by its UID tag first, so that file system is deleted too rather than left behind unowned.
+StatusOr<bool> CheckpointStoreReconciler::DeleteFileSystem(Ctx& c) {
+  std::string id = c.status.value("fileSystemId", "");
+  if (id.empty()) {
+    ASSIGN_OR_RETURN(std::vector<Json> all, fsx_.DescribeFileSystems({}));  // afresh: a miss lets the finalizer go
+    std::optional<Json> tagged = FindTagged(all, c.uid);
+    if (!tagged) return true;  // nothing this store created or held: an adoption refused, or nothing made yet
+    id = tagged->value("FileSystemId", "");
+    c.status["fileSystemId"] = id;
+  }
+  // Asked of FSx by id, not read off the shared view: only FileSystemNotFound means gone.
+  auto described = fsx_.DescribeFileSystems({id});
+  if (described.status().IsNotFound() || (described.ok() && described->empty())) return true;
+  RETURN_IF_ERROR(described.status());
+  const Json fs = described->front();
+  if (fs.value("Lifecycle", "") == "DELETING") return false;
+  if (c.store["spec"].value("deletionPolicy", "") == "Delete") {  // Snapshot: unlinked stores only (CRD)
+    Json filter = Json::array({{{"Name", "file-system-id"}, {"Values", {id}}}});
+    ASSIGN_OR_RETURN(std::vector<Json> dras, fsx_.DescribeDataRepositoryAssociations(filter));
+    ASSIGN_OR_RETURN(ExportState exported, FinalExport(c, id, dras));
+    if (exported == ExportState::kWaiting) return false;
+  }
+  const bool snapshot = c.store["spec"].value("deletionPolicy", "") == "Snapshot";
+  Json lustre = {{"SkipFinalBackup", !snapshot}};
+  if (snapshot) lustre["FinalBackupTags"] = Json::array({{{"Key", kOwnerTag}, {"Value", c.uid}}});
+  auto r = fsx_.DeleteFileSystem({{"FileSystemId", id}, {"ClientRequestToken", StoreToken("del", c.uid)}, {"LustreConfiguration", lustre}});
+  if (!r.ok()) {
+    if (r.status().IsNotFound()) return true;
+    if (IsTransient(r.status())) return r.status();
+    RETURN_IF_ERROR(RefuseDeletion(c, id, r.status()));
+    return false;
+  }
+  cache_.PutFileSystem({{"FileSystemId", id}, {"Lifecycle", "DELETING"}});
+  events_.Event(c.store, "Normal", "DeletingFileSystem", "Delete",
+                "deleting " + id + " and its data repository associations" +
+                    (snapshot ? " after a final backup" : " without a final backup"));
+  return false;
+}
+
+// FSx refused DeleteFileSystem (an IAM deny such as the seeds' deletion protection, or a rule):
+// nothing was deleted, so every association still links the file system to S3. Automatic export
+// paused for the final export is switched back on, the next attempt exports afresh, and the
+// condition says who refused and what a human can do. Retried after --fsx-refusal-retry.
+Status CheckpointStoreReconciler::RefuseDeletion(Ctx& c, const std::string& fs_id, const Status& refusal) {
+  RETURN_IF_ERROR(RestoreAutoExport(c, fs_id));
+  Json& record = c.status["finalExport"];
+  if (record.is_object() && record.contains("taskId")) record = {{"attempt", record.value("attempt", 1) + 1}};
+  const std::string message = "FSx refused DeleteFileSystem for " + fs_id + ": " + refusal.message() +
+                              ". Nothing was deleted: the file system and every data repository association remain. "
+                              "Lift the deny on fsx:DeleteFileSystem, or set spec.deletionPolicy: Retain to keep the "
+                              "file system and let the store go; retried every " +
+                              std::to_string(options_.refusal_retry.count() / 1000) + " s";
+  return Refuse(c, "Ready", Status(refusal.code(), message).SetReason(ErrorReason(refusal)));
+}
+
+}  // namespace ckpt::controllers
