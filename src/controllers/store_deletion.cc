@@ -102,6 +102,7 @@ StatusOr<Action> CheckpointStoreReconciler::Finalize(Ctx& c) {
   if (policy != "Retain") {
     ASSIGN_OR_RETURN(bool gone, DeleteFileSystem(c));
     if (!gone) {
+      if (!c.refusal.reason.empty()) c.Summarize(Health::kStalled, c.refusal.reason, c.refusal.message);
       RETURN_IF_ERROR(WriteStatus(c));
       return Action::RequeueAfter(c.refused ? options_.refusal_retry : options_.poll_interval);
     }
@@ -132,7 +133,10 @@ StatusOr<bool> CheckpointStoreReconciler::DeleteFileSystem(Ctx& c) {
   if (described.status().IsNotFound() || (described.ok() && described->empty())) return true;
   RETURN_IF_ERROR(described.status());
   const Json fs = described->front();
-  if (fs.value("Lifecycle", "") == "DELETING") return false;
+  if (fs.value("Lifecycle", "") == "DELETING") {
+    c.Summarize(Health::kInProgress, "DeletingFileSystem", "FSx is deleting " + id);
+    return false;
+  }
   if (c.store["spec"].value("deletionPolicy", "") == "Delete") {  // Snapshot: unlinked stores only (CRD)
     Json filter = Json::array({{{"Name", "file-system-id"}, {"Values", {id}}}});
     ASSIGN_OR_RETURN(std::vector<Json> dras, fsx_.DescribeDataRepositoryAssociations(filter));
@@ -150,6 +154,7 @@ StatusOr<bool> CheckpointStoreReconciler::DeleteFileSystem(Ctx& c) {
     return false;
   }
   cache_.PutFileSystem({{"FileSystemId", id}, {"Lifecycle", "DELETING"}});
+  c.Summarize(Health::kInProgress, "DeletingFileSystem", "FSx is deleting " + id);
   events_.Event(c.store, "Normal", "DeletingFileSystem", "Delete",
                 "deleting " + id + " and its data repository associations" +
                     (snapshot ? " after a final backup" : " without a final backup"));

@@ -392,11 +392,12 @@ void GrowStore(kube::KubeClient& client, const std::string& store) {
 void TrainRunControllerTest::ExpectMirroredWhileTheStoreIs(const std::string& run, const std::string& store_phase,
                                                            const std::function<void(const std::string&)>& disturb,
                                                            bool succeed) {
-  StartRun(run, /*max_restarts=*/1);
+  ASSERT_NO_FATAL_FAILURE(StartRun(run, /*max_restarts=*/1));
   const std::string store = run + "-store";
   disturb(store);
   ASSERT_TRUE(Eventually([&] { return StorePhase(*client_, store) == store_phase; }, 30s))
       << (*client_->Get(res::CheckpointStores(), kNs, store))["status"].dump(2);
+  ASSERT_FALSE(Pods(run).empty());
   EndPod(Pods(run)[0], 1);
   ASSERT_TRUE(Eventually([&] { return Run(run).value("/status/restarts"_json_pointer, 0) == 1 && Phase(run) == "Running"; }, 60s))
       << "a restart while the store is " << store_phase << ": " << Run(run)["status"].dump(2);
@@ -404,6 +405,7 @@ void TrainRunControllerTest::ExpectMirroredWhileTheStoreIs(const std::string& ru
   if (succeed) {
     for (const auto& pod : Pods(run)) EndPod(pod, 0);
   } else {
+    ASSERT_FALSE(Pods(run).empty());
     EndPod(Pods(run)[0], 2);
   }
   const std::string end = succeed ? "Succeeded" : "Failed";
@@ -413,14 +415,22 @@ void TrainRunControllerTest::ExpectMirroredWhileTheStoreIs(const std::string& ru
   EXPECT_EQ(Condition(run, "StoreReady").value("status", ""), "False") << "the store's state is reported, not hidden";
 }
 
+// The faults start once the store is Ready (a stuck lifecycle from the start would hold the
+// store in CREATING and the run would never start).
 TEST_F(TrainRunControllerTest, ARunIsMirroredWhileItsStoreGrows) {
-  FaultsFor stuck(*emulator_, {.stuck_lifecycle = true});
-  ExpectMirroredWhileTheStoreIs("during-grow", "Provisioning", [](const std::string& s) { GrowStore(*client_, s); }, true);
+  FaultsFor restore(*emulator_, {});
+  ExpectMirroredWhileTheStoreIs("during-grow", "Provisioning", [](const std::string& s) {
+    emulator_->SetFaults({.stuck_lifecycle = true});
+    GrowStore(*client_, s);
+  }, true);
 }
 
 TEST_F(TrainRunControllerTest, ARunIsMirroredWhileFsxRefusesItsStore) {
-  FaultsFor denied(*emulator_, {.denied_operations = {"UpdateFileSystem"}});
-  ExpectMirroredWhileTheStoreIs("during-error", "Error", [](const std::string& s) { GrowStore(*client_, s); }, false);
+  FaultsFor restore(*emulator_, {});
+  ExpectMirroredWhileTheStoreIs("during-error", "Error", [](const std::string& s) {
+    emulator_->SetFaults({.denied_operations = {"UpdateFileSystem"}});
+    GrowStore(*client_, s);
+  }, false);
 }
 
 TEST_F(TrainRunControllerTest, DeletingAStoreWhoseRunThenFinishesCompletes) {
@@ -452,7 +462,7 @@ void TrainRunControllerTest::ExpectNotReplacedAfterDeletingItsTrainJob(const std
 }
 
 TEST_F(TrainRunControllerTest, ATrainJobDeletedAfterSuccessIsNotReplaced) {
-  StartRun("tidied");
+  ASSERT_NO_FATAL_FAILURE(StartRun("tidied"));
   for (const auto& pod : Pods("tidied")) EndPod(pod, 0);
   ASSERT_TRUE(Eventually([] { return Phase("tidied") == "Succeeded"; }, 30s));
   ExpectNotReplacedAfterDeletingItsTrainJob("tidied", "Succeeded", "Succeeded");
@@ -460,14 +470,14 @@ TEST_F(TrainRunControllerTest, ATrainJobDeletedAfterSuccessIsNotReplaced) {
 }
 
 TEST_F(TrainRunControllerTest, ATrainJobDeletedAfterFailureIsNotReplaced) {
-  StartRun("failed-tidied", /*max_restarts=*/0);
+  ASSERT_NO_FATAL_FAILURE(StartRun("failed-tidied", /*max_restarts=*/0));
   EndPod(Pods("failed-tidied")[0], 1);
   ASSERT_TRUE(Eventually([] { return Phase("failed-tidied") == "Failed"; }, 30s)) << Run("failed-tidied")["status"].dump(2);
   ExpectNotReplacedAfterDeletingItsTrainJob("failed-tidied", "Failed", "Failed");
 }
 
 TEST_F(TrainRunControllerTest, ATrainJobDeletedWhileRunningEndsTheRunFailedAndIsNotReplaced) {
-  StartRun("pulled");
+  ASSERT_NO_FATAL_FAILURE(StartRun("pulled"));
   ExpectNotReplacedAfterDeletingItsTrainJob("pulled", "Running", "Failed");
   EXPECT_EQ(Condition("pulled", "Stalled").value("status", ""), "True") << Run("pulled")["status"].dump(2);
   EXPECT_TRUE(Eventually([] { return Pods("pulled").empty(); }, 60s)) << "its pods went with it";
