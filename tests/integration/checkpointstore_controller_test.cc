@@ -540,16 +540,20 @@ TEST_F(CheckpointStoreControllerTest, ARefusedDeleteFileSystemLeavesEveryAssocia
   EXPECT_NE(message.find("set spec.deletionPolicy: Retain"), std::string::npos) << message;
   EXPECT_EQ(Condition(Get("protected"), "Stalled").value("status", ""), "True") << "kstatus: needs a human";
   EXPECT_EQ(status["phase"], "Deleting");
-  std::this_thread::sleep_for(1s);  // let the restore of automatic export settle
-  std::vector<Json> links = Associations(fs_id);
-  ASSERT_EQ(links.size(), 4u) << "every S3 link is still there";
-  for (const auto& a : links) {
-    EXPECT_NE(a["Lifecycle"], "DELETING") << a.dump();
-    if (a["FileSystemPath"] != "/data") {
-      EXPECT_FALSE(a.value("/S3/AutoExportPolicy/Events"_json_pointer, Json::array()).empty())
-          << "automatic export is on again: " << a.dump();
+  // Each retry pauses automatic export again for a new final export, so the restore is seen
+  // between retries (--fsx-refusal-retry is 1 s here), and no association is ever deleted.
+  auto restored = [&] {
+    std::vector<Json> links = Associations(fs_id);
+    bool on = links.size() == 4;
+    for (const auto& a : links) {
+      EXPECT_NE(a["Lifecycle"], "DELETING") << "a refused delete deletes no association: " << a.dump();
+      if (a["FileSystemPath"] != "/data")
+        on = on && !a.value("/S3/AutoExportPolicy/Events"_json_pointer, Json::array()).empty();
     }
-  }
+    return on;
+  };
+  EXPECT_TRUE(Eventually(restored, 10s, 20ms)) << "every S3 link is there with automatic export on again: "
+                                               << ::testing::PrintToString(Associations(fs_id));
   const auto reasons = EventReasons(*client_, "protected");
   EXPECT_TRUE(reasons.count("PausedAutomaticExport") && reasons.count("RestoredAutomaticExport") &&
               reasons.count("AccessDeniedException")) << ::testing::PrintToString(reasons);

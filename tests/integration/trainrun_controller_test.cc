@@ -69,6 +69,7 @@ struct RunningOperator {
     operator_main::OperatorOptions o;
     o.namespaces = {kNs};
     o.fsx_poll = 200ms;
+    o.fsx_refusal_retry = 1s;  // a refusal lifted is seen within a second
     o.trainrun_poll = 10min;  // nothing below may depend on polling: all by watch
     o.identity = "test";
     return o;
