@@ -10,18 +10,21 @@ namespace {
 
 class FsxDataProtectionTest : public FsxClientTest {
  protected:
-  // An AVAILABLE PERSISTENT_2 file system without backups, linked at /checkpoints when `linked`.
-  std::string FileSystem(bool linked, const std::string& token) {
+  // An AVAILABLE PERSISTENT_2 file system without backups, linked at /checkpoints when `linked`;
+  // the link exports automatically only when `auto_export` (export tasks need it off).
+  std::string FileSystem(bool linked, const std::string& token, bool auto_export = false) {
     Json r = Persistent2();
     r["ClientRequestToken"] = token;
     r["LustreConfiguration"]["AutomaticBackupRetentionDays"] = 0;
     std::string id = (*client_->CreateFileSystem(r))["FileSystemId"];
     WaitFor(id, "AVAILABLE");
     if (linked) {
+      Json events = auto_export ? Json{"NEW", "CHANGED", "DELETED"} : Json::array();
       auto a = client_->CreateDataRepositoryAssociation(
           {{"FileSystemId", id}, {"FileSystemPath", "/checkpoints"}, {"DataRepositoryPath", "s3://bucket/checkpoints/"},
-           {"S3", {{"AutoExportPolicy", {{"Events", {"NEW", "CHANGED", "DELETED"}}}}}}});
+           {"S3", {{"AutoExportPolicy", {{"Events", events}}}}}});
       EXPECT_TRUE(a.ok()) << a.status().ToString();
+      association_ = (*a)["AssociationId"];
     }
     return id;
   }
@@ -38,6 +41,7 @@ class FsxDataProtectionTest : public FsxClientTest {
     ADD_FAILURE() << id << " never became " << lifecycle;
     return {};
   }
+  std::string association_;
 };
 
 TEST_F(FsxDataProtectionTest, LinkedFileSystemsTakeNoBackups) {
@@ -88,6 +92,28 @@ TEST_F(FsxDataProtectionTest, ExportTaskRunsOneAtATimeAndHoldsDeletion) {
   EXPECT_NE(failed["FailureDetails"]["Message"].get<std::string>().find("/scratch"), std::string::npos);
   EXPECT_EQ(client_->DescribeDataRepositoryTasks({{"TaskIds", {"task-0000000000000dead"}}}).status().reason(),
             "DataRepositoryTaskNotFound");
+}
+
+// "Automatic export and export data repository tasks cannot run at the same time"
+// (LustreGuide/export-changed-data-meta-dra.html): refused while the link exports automatically,
+// accepted once its AutoExportPolicy has no events.
+TEST_F(FsxDataProtectionTest, ExportTaskWaitsForAutomaticExportToBeTurnedOff) {
+  std::string id = FileSystem(true, "fs", /*auto_export=*/true);
+  auto refused = client_->CreateDataRepositoryTask(Export(id, {"checkpoints"}, "t1"));
+  ASSERT_EQ(refused.status().reason(), "BadRequest");
+  EXPECT_NE(refused.status().message().find(association_), std::string::npos) << refused.status().ToString();
+  auto paused = client_->UpdateDataRepositoryAssociation(
+      {{"AssociationId", association_}, {"S3", {{"AutoExportPolicy", {{"Events", Json::array()}}}}}});
+  ASSERT_TRUE(paused.ok()) << paused.status().ToString();
+  for (int i = 0; i < 200; ++i) {
+    auto a = client_->DescribeDataRepositoryAssociations(Json::array({{{"Name", "file-system-id"}, {"Values", {id}}}}));
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    if ((*a)[0]["Lifecycle"] == "AVAILABLE") break;
+    std::this_thread::sleep_for(20ms);
+  }
+  auto task = client_->CreateDataRepositoryTask(Export(id, {"checkpoints"}, "t2"));
+  ASSERT_TRUE(task.ok()) << task.status().ToString();
+  WaitForTask((*task)["TaskId"], "SUCCEEDED");
 }
 
 TEST_F(FsxDataProtectionTest, InjectedFailureAndCancel) {
