@@ -2,9 +2,12 @@
 // hack/install-moto.sh), for every operation moto implements that the client uses -
 // CreateFileSystem, DescribeFileSystems (all, by id, not found), DeleteFileSystem, CreateBackup,
 // DescribeBackups, TagResource and ListTagsForResource - so our own emulator is not the only judge.
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -31,24 +34,47 @@ std::string MotoServerPath() {
   return std::string(CKPT_SOURCE_DIR) + "/.cache/moto-5.2.5/bin/moto_server";
 }
 
+// A loopback port nobody holds now (the kernel picks it), so parallel tests do not collide.
+int FreeLoopbackPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  int port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+    port = ntohs(a.sin_port);
+  close(fd);
+  return port;
+}
+
 class FsxMotoTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     std::string bin = MotoServerPath();
     ASSERT_TRUE(std::filesystem::exists(bin)) << bin << " missing: run hack/install-moto.sh (hack/test.sh does)";
-    port_ = 20000 + static_cast<int>(getpid() % 20000);
+    port_ = FreeLoopbackPort();
+    ASSERT_NE(port_, 0);
     std::vector<std::string> args{bin, "-H", "127.0.0.1", "-p", std::to_string(port_)};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     ASSERT_EQ(posix_spawn(&pid_, bin.c_str(), nullptr, nullptr, argv.data(), environ), 0);
     auto http = http::NewCurlTransport({});
-    for (int i = 0; i < 100; ++i) {
+    // A cold first start (Python compiling moto's modules) on a busy 2-core machine takes
+    // seconds; give it a minute, and say so at once if it exits instead.
+    for (int i = 0; i < 600; ++i) {
       auto r = http->Send({"GET", Url() + "/moto-api/"});
       if (r.ok() && r->status == 200) return;
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = 0;
+        FAIL() << "moto_server exited (status " << status << ") before serving on port " << port_;
+      }
       std::this_thread::sleep_for(100ms);
     }
-    FAIL() << "moto_server did not start on port " << port_;
+    FAIL() << "moto_server did not serve on port " << port_ << " within 60 s";
   }
   static void TearDownTestSuite() {
     if (pid_ > 0) {
