@@ -188,7 +188,8 @@ Status CheckpointStoreReconciler::ConvergeAssociations(Ctx& c, const Json& fs) {
   const std::string fs_id = fs.value("FileSystemId", "");
   ASSIGN_OR_RETURN(std::vector<Json> current, cache_.Associations(fs_id));
   AssociationOwnership owner{c.uid, OwnedBy(fs, c.uid), {}};
-  for (const auto& a : c.status.value("associations", Json::array())) owner.recorded.push_back(a.value("id", ""));
+  for (const auto& a : c.status.value("associations", Json::array()))
+    if (a.value("owned", true)) owner.recorded.push_back(a.value("id", ""));
   AssociationPlan plan = PlanAssociations(c.store["spec"], fs_id, current, owner);
   std::map<std::string, std::string> done;  // verb -> what was done, one Event per verb
   Status applied = ApplyAssociationPlan(c, fs_id, plan, done);
@@ -197,7 +198,7 @@ Status CheckpointStoreReconciler::ConvergeAssociations(Ctx& c, const Json& fs) {
   if (!done.empty()) {
     ASSIGN_OR_RETURN(current, cache_.Associations(fs_id));  // with FSx's answers
   }
-  RecordAssociations(c, current);
+  RecordAssociations(c, current, owner);
   if (!plan.conflicts.empty() && !c.refused) {
     std::string message;
     for (const auto& why : plan.conflicts) message += (message.empty() ? "" : "; ") + why;
@@ -227,12 +228,13 @@ Status CheckpointStoreReconciler::ApplyAssociationPlan(Ctx& c, const std::string
 
 // status.associations and DataRepositoryReady from the associations FSx has; waits (in_flight)
 // until every one is AVAILABLE.
-void CheckpointStoreReconciler::RecordAssociations(Ctx& c, const std::vector<Json>& current) {
+void CheckpointStoreReconciler::RecordAssociations(Ctx& c, const std::vector<Json>& current,
+                                                   const AssociationOwnership& owner) {
   Json listed = Json::array();
   bool settled = true;
   for (const auto& a : current) {
     listed.push_back({{"path", a.value("FileSystemPath", "")}, {"id", a.value("AssociationId", "")},
-                      {"lifecycle", a.value("Lifecycle", "")}});
+                      {"lifecycle", a.value("Lifecycle", "")}, {"owned", owner.Owns(a)}});
     settled &= a.value("Lifecycle", "") == "AVAILABLE";
   }
   c.status["associations"] = listed;

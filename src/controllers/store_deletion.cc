@@ -1,9 +1,12 @@
 // Deleting a CheckpointStore (see include/ckpt/controllers/checkpoint_store.h), and who holds a
-// file system. Finalize: phase Deleting; wait while a TrainRun that has not finished uses the
-// store (named in the message); then by spec.deletionPolicy: Retain releases the file system as
-// it is; Delete runs the final export (store_final_export.cc) and then one DeleteFileSystem, whose
-// associations FSx deletes with the file system (so a refused delete, e.g. an IAM deny, leaves
-// every S3 link in place); Snapshot deletes with a final backup. Then the PV, then the finalizer.
+// file system. Finalize: phase Deleting; wait while a TrainRun that has not finished and has a
+// TrainJob uses the store (named in the message); then by spec.deletionPolicy: Retain releases
+// the file system as it is (automatic export switched back on first, should a deletion under
+// another policy have paused it); Delete runs the final export (store_final_export.cc) and then
+// one DeleteFileSystem, whose associations FSx deletes with the file system (so a refused delete,
+// e.g. an IAM deny, leaves every S3 link in place); Snapshot deletes with a final backup. Then
+// the PV, then the finalizer. A refusal's back-off is kept in status.retryAfter: no wake-up (the
+// restore's own association updates, a poll) tries again before it is due.
 // The operator never deletes a file system another store holds: a store whose adoption was
 // refused (CheckHolder) releases without touching FSx.
 #include <algorithm>
@@ -76,11 +79,16 @@ Status CheckpointStoreReconciler::RemoveFinalizer(const Json& store) {
   return Status::Ok();
 }
 
+// A run that waits for the store and never got a TrainJob does not hold it: it would wait for a
+// store that is going, and the store for it.
 std::vector<std::string> CheckpointStoreReconciler::Users(const Json& store) const {
   std::vector<std::string> users;
-  for (const auto& tr : caches_.trainruns.ByIndex(kTrainRunsByStore, kube::KeyOf(store)))
-    if (std::string phase = tr->value("/status/phase"_json_pointer, std::string()); phase != "Succeeded" && phase != "Failed")
+  for (const auto& tr : caches_.trainruns.ByIndex(kTrainRunsByStore, kube::KeyOf(store))) {
+    const std::string phase = tr->value("/status/phase"_json_pointer, std::string());
+    const bool launched = !tr->value("/status/trainJobName"_json_pointer, std::string()).empty();
+    if (phase != "Succeeded" && phase != "Failed" && (launched || phase != "WaitingForStore"))
       users.push_back((*tr)["metadata"].value("name", ""));
+  }
   std::sort(users.begin(), users.end());
   return users;
 }
@@ -99,12 +107,23 @@ StatusOr<Action> CheckpointStoreReconciler::Finalize(Ctx& c) {
     return Action::RequeueAfter(options_.poll_interval);  // and each run's end wakes us (DeletingStoreOf)
   }
   std::string policy = c.store["spec"].value("deletionPolicy", "Retain");
-  if (policy != "Retain") {
+  if (policy == "Retain") {
+    ASSIGN_OR_RETURN(bool restored, RestoreAutoExport(c, c.status.value("fileSystemId", "")));
+    if (!restored) {
+      c.Summarize(Health::kInProgress, "RestoringAutomaticExport",
+                  "switching automatic export back on before the file system is released");
+      RETURN_IF_ERROR(WriteStatus(c));
+      return Action::RequeueAfter(options_.poll_interval);
+    }
+  } else {
     ASSIGN_OR_RETURN(bool gone, DeleteFileSystem(c));
     if (!gone) {
-      if (!c.refusal.reason.empty()) c.Summarize(Health::kStalled, c.refusal.reason, c.refusal.message);
+      if (!c.refusal.reason.empty()) {
+        c.Summarize(Health::kStalled, c.refusal.reason, c.refusal.message);
+        c.status["retryAfter"] = FormatRfc3339(clock_.Now() + options_.refusal_retry);
+      }
       RETURN_IF_ERROR(WriteStatus(c));
-      return Action::RequeueAfter(c.refused ? options_.refusal_retry : options_.poll_interval);
+      return Action::RequeueAfter(c.refused && !c.in_flight ? BackOffLeft(c) : options_.poll_interval);
     }
   }
   Status pv = client_.Delete(res::PersistentVolumes(), "", PvName(c.store));
@@ -127,6 +146,11 @@ StatusOr<bool> CheckpointStoreReconciler::DeleteFileSystem(Ctx& c) {
     if (!tagged) return true;  // nothing this store created or held: an adoption refused, or nothing made yet
     id = tagged->value("FileSystemId", "");
     c.status["fileSystemId"] = id;
+  }
+  if (const std::string at = c.status.value("retryAfter", ""); !at.empty() && c.now < at) {  // RFC 3339 UTC: text order
+    c.refused = true;  // the refusal's condition stands until then
+    RETURN_IF_ERROR(RestoreAutoExport(c, id).status());  // one still UPDATING at the refusal
+    return false;
   }
   // Asked of FSx by id, not read off the shared view: only FileSystemNotFound means gone.
   auto described = fsx_.DescribeFileSystems({id});
@@ -165,10 +189,21 @@ StatusOr<bool> CheckpointStoreReconciler::DeleteFileSystem(Ctx& c) {
 // nothing was deleted, so every association still links the file system to S3. Automatic export
 // paused for the final export is switched back on, the next attempt exports afresh, and the
 // condition says who refused and what a human can do. Retried after --fsx-refusal-retry.
+// How long until status.retryAfter; the whole refusal-retry interval when unreadable.
+std::chrono::milliseconds CheckpointStoreReconciler::BackOffLeft(const Ctx& c) const {
+  Clock::WallTime at;
+  if (!ParseRfc3339(c.status.value("retryAfter", ""), at)) return options_.refusal_retry;
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(at - clock_.Now());
+  return std::clamp(left, std::chrono::milliseconds(100), options_.refusal_retry);
+}
+
 Status CheckpointStoreReconciler::RefuseDeletion(Ctx& c, const std::string& fs_id, const Status& refusal) {
-  RETURN_IF_ERROR(RestoreAutoExport(c, fs_id));
+  RETURN_IF_ERROR(RestoreAutoExport(c, fs_id).status());
   Json& record = c.status["finalExport"];
-  if (record.is_object() && record.contains("taskId")) record = {{"attempt", record.value("attempt", 1) + 1}};
+  if (record.is_object() && record.contains("taskId")) {  // the next attempt exports afresh
+    record["attempt"] = record.value("attempt", 1) + 1;
+    for (const char* k : {"taskId", "lifecycle", "retryAfter"}) record.erase(k);
+  }
   const std::string message = "FSx refused DeleteFileSystem for " + fs_id + ": " + refusal.message() +
                               ". Nothing was deleted: the file system and every data repository association remain. "
                               "Lift the deny on fsx:DeleteFileSystem, or set spec.deletionPolicy: Retain to keep the "

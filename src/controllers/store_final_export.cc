@@ -7,11 +7,10 @@
 // export before executing the export data repository task" (LustreGuide/delete-file-system.html).
 // Of the two documented ways (that, or waiting for the AgeOfOldestQueuedMessage metric to reach
 // zero, which needs CloudWatch) the operator takes the first: it plans the task while the
-// associations still say what they export (status.finalExport.paths), pauses automatic export on
-// each of them (UpdateDataRepositoryAssociation with no AutoExportPolicy events, recorded in
-// status.finalExport.autoExportPaused), waits until every association is AVAILABLE again, and
-// only then starts the task. Should FSx refuse the delete afterwards, automatic export is
-// switched back on (RestoreAutoExport), so a store that stays keeps exporting.
+// associations still say what they export (status.finalExport.paths), pauses automatic export
+// (store_auto_export.cc), waits until every association is AVAILABLE again, and only then starts
+// the task. Whenever the file system stays after all (FSx refuses the task or the delete, the
+// task fails), automatic export is switched back on, so a store that stays keeps exporting.
 // The task is recorded in status.finalExport (attempt, taskId, lifecycle) as soon as FSx accepts
 // it; its ClientRequestToken is derived from the store's UID and the attempt, so a crash between
 // create and record finds the same task again. FSx runs one task per file system at a time
@@ -44,6 +43,13 @@ Json NextAttempt(const Json& record) {
   for (const char* k : {"paths", "reportPath", "autoExportPaused"})
     if (record.contains(k)) next[k] = record[k];
   return next;
+}
+
+std::string PausedPaths(const Json& record) {
+  std::string out;
+  for (const auto& p : record.value("autoExportPaused", Json::array()))
+    out += (out.empty() ? "" : ", ") + (p.is_object() ? p.value("path", "") : p.get<std::string>());
+  return out;
 }
 
 bool Running(const std::string& lifecycle) {
@@ -107,12 +113,11 @@ StatusOr<CheckpointStoreReconciler::ExportState> CheckpointStoreReconciler::Star
   }
   ASSIGN_OR_RETURN(bool settled, PauseAutoExport(c, fs_id, associations));
   if (!settled) {
-    if (!c.refused)
-      c.Summarize(Health::kInProgress, "PausingAutomaticExport",
-                  "pausing automatic export on " + Joined(record["autoExportPaused"]) + ": FSx runs the final export "
-                  "task only while automatic export is off");
+    if (c.refused) return ExportState::kWaiting;  // Finalize reports it and backs off
+    c.Summarize(Health::kInProgress, "PausingAutomaticExport",
+                "pausing automatic export on " + PausedPaths(record) + ": FSx runs the final export "
+                "task only while automatic export is off");
     c.in_flight = true;
-    RETURN_IF_ERROR(WriteStatus(c));  // record what was paused at once
     return ExportState::kWaiting;
   }
   const int attempt = record.value("attempt", 1);
@@ -125,6 +130,7 @@ StatusOr<CheckpointStoreReconciler::ExportState> CheckpointStoreReconciler::Star
   }
   if (!created.ok()) {
     RETURN_IF_ERROR(Refuse(c, "Ready", created.status()));
+    RETURN_IF_ERROR(RestoreAutoExport(c, fs_id).status());
     return ExportState::kWaiting;
   }
   record["taskId"] = (*created)["TaskId"];
@@ -141,69 +147,8 @@ StatusOr<CheckpointStoreReconciler::ExportState> CheckpointStoreReconciler::Star
   return ExportState::kWaiting;
 }
 
-// Switches automatic export off on every association that still exports. True once none does
-// and every association is AVAILABLE (FSx takes the update through UPDATING).
-StatusOr<bool> CheckpointStoreReconciler::PauseAutoExport(Ctx& c, const std::string& fs_id,
-                                                           const std::vector<Json>& associations) {
-  Json& paused = c.status["finalExport"]["autoExportPaused"];
-  if (!paused.is_array()) paused = Json::array();
-  bool settled = true;
-  Json now_paused = Json::array();
-  for (const auto& a : associations) {
-    const std::string lifecycle = a.value("Lifecycle", ""), id = a.value("AssociationId", "");
-    if (lifecycle == "DELETING") continue;
-    if (lifecycle != "AVAILABLE") settled = false;
-    if (a.value("/S3/AutoExportPolicy/Events"_json_pointer, Json::array()).empty()) continue;
-    settled = false;
-    if (lifecycle != "AVAILABLE") continue;  // FSx takes one change at a time
-    Json s3 = a.value("S3", Json::object());
-    s3["AutoExportPolicy"] = {{"Events", Json::array()}};
-    auto r = fsx_.UpdateDataRepositoryAssociation({{"AssociationId", id}, {"S3", s3}});
-    if (!r.ok()) {
-      RETURN_IF_ERROR(Refuse(c, "Ready", r.status()));
-      return false;
-    }
-    cache_.PutAssociation(fs_id, *r);
-    if (std::find(paused.begin(), paused.end(), id) == paused.end()) paused.push_back(id);
-    now_paused.push_back(a.value("FileSystemPath", "") + " (" + id + ")");
-  }
-  if (!now_paused.empty())
-    events_.Event(c.store, "Normal", "PausedAutomaticExport", "Delete",
-                  "paused automatic export on " + Joined(now_paused) + " for the final export: FSx runs an export "
-                  "task only while automatic export is off");
-  return settled;
-}
-
-// After a refused delete: automatic export back on, as the spec asks, on every association the
-// final export paused; the next attempt plans afresh.
-Status CheckpointStoreReconciler::RestoreAutoExport(Ctx& c, const std::string& fs_id) {
-  Json& record = c.status["finalExport"];
-  if (!record.is_object() || !record.contains("autoExportPaused")) return Status::Ok();
-  const Json wanted = c.store.value("/spec/dataRepository/associations"_json_pointer, Json::array());
-  Json restored = Json::array();
-  ASSIGN_OR_RETURN(std::vector<Json> current,
-                   fsx_.DescribeDataRepositoryAssociations(Json::array({{{"Name", "file-system-id"}, {"Values", {fs_id}}}})));
-  for (const auto& id : record["autoExportPaused"]) {
-    for (const auto& a : current) {
-      if (a.value("AssociationId", "") != id) continue;
-      for (const auto& w : wanted) {
-        if (w.value("path", "") != a.value("FileSystemPath", "")) continue;
-        Json s3 = a.value("S3", Json::object());
-        s3["AutoExportPolicy"] = S3Policies(w).value("AutoExportPolicy", Json{{"Events", Json::array()}});
-        ASSIGN_OR_RETURN(Json updated, fsx_.UpdateDataRepositoryAssociation({{"AssociationId", id}, {"S3", s3}}));
-        cache_.PutAssociation(fs_id, updated);
-        restored.push_back(a.value("FileSystemPath", ""));
-      }
-    }
-  }
-  if (!restored.empty())
-    events_.Event(c.store, "Normal", "RestoredAutomaticExport", "Delete",
-                  "automatic export is on again for " + Joined(restored) + ": the file system stays");
-  record = {{"attempt", record.value("attempt", 1) + (record.contains("taskId") ? 1 : 0)}};
-  return Status::Ok();
-}
-
-// A FAILED or CANCELED export: reported once, then a new attempt once retryAfter has passed.
+// A FAILED or CANCELED export: reported once (and automatic export switched back on meanwhile),
+// then a new attempt, which pauses it again, once retryAfter has passed.
 StatusOr<CheckpointStoreReconciler::ExportState> CheckpointStoreReconciler::ExportFailed(Ctx& c, const Json& task) {
   Json& record = c.status["finalExport"];
   if (!record.contains("retryAfter")) {
@@ -211,6 +156,7 @@ StatusOr<CheckpointStoreReconciler::ExportState> CheckpointStoreReconciler::Expo
     std::string message = FailureMessage(task, record["retryAfter"]);
     c.Summarize(Health::kStalled, "FinalExportFailed", message);
     events_.Event(c.store, "Warning", "FinalExportFailed", "Delete", message);
+    RETURN_IF_ERROR(RestoreAutoExport(c, task.value("FileSystemId", "")).status());  // exporting while it waits
   }
   if (c.now < record.value("retryAfter", "")) {  // RFC 3339 in UTC: ordered as text
     c.refused = true;

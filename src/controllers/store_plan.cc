@@ -154,11 +154,13 @@ bool AssociationOwnership::Owns(const Json& association) const {
 namespace {
 
 // Why the association `have` at `path` cannot serve the spec's `want`, or "" when it can.
-std::string AssociationConflict(const Json& have, const std::string& path, const std::string& want_s3, bool ours) {
+std::string AssociationConflict(const Json& have, const std::string& path, const std::string& want_s3,
+                                const AssociationOwnership& owner) {
   const std::string id = have.value("AssociationId", ""), s3 = have.value("DataRepositoryPath", "");
-  if (!ours)
+  if (!owner.Owns(have))
     return "association " + id + " at " + path + " (" + s3 + ") was not created by this store; it is left alone. "
-           "Remove " + path + " from spec.dataRepository.associations, or delete that association in FSx";
+           "Remove " + path + " from spec.dataRepository.associations, delete that association in FSx, or hand it "
+           "to this store by tagging it " + std::string(kOwnerTag) + "=" + owner.uid;
   if (s3 != want_s3)
     return "association " + id + " at " + path + " links to " + s3 + " but the spec asks for " + want_s3 +
            "; FSx cannot change an association's S3 path. Remove " + path + " from the spec (the operator then "
@@ -187,7 +189,7 @@ AssociationPlan PlanAssociations(const Json& spec, const std::string& fs_id, con
                              {"Tags", Json::array({{{"Key", kOwnerTag}, {"Value", owner.uid}}})}});
       continue;
     }
-    if (std::string why = AssociationConflict(*it->second, path, s3_path, owner.Owns(*it->second)); !why.empty()) {
+    if (std::string why = AssociationConflict(*it->second, path, s3_path, owner); !why.empty()) {
       plan.conflicts.push_back(std::move(why));
       continue;
     }

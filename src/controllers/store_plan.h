@@ -60,7 +60,9 @@ struct AssociationPlan {
 struct AssociationOwnership {
   std::string uid;                    // the store's metadata.uid
   bool created_file_system = false;   // the file system carries the store's owner tag
-  std::vector<std::string> recorded;  // association ids in status.associations
+  // Untagged association ids status.associations lists as owned (entries written before the
+  // `owned` field existed count as owned: the operator of that time tagged no association).
+  std::vector<std::string> recorded;
   bool Owns(const Json& association) const;
 };
 

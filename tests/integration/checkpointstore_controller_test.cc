@@ -638,6 +638,97 @@ TEST_F(CheckpointStoreControllerTest, AnAdoptedFileSystemKeepsTheAssociationsSom
   EXPECT_EQ(Associations(fs_id).size(), 3u) << "Retain: nothing deleted";
 }
 
+Json ExportEvents(const Json& association) {
+  return association.value("/S3/AutoExportPolicy/Events"_json_pointer, Json::array());
+}
+
+// Someone adds an association of their own to a file system the store created: it is listed as
+// not owned, never changed or deleted when the spec changes, paused for the final export like
+// every exporting link (FSx runs no export task otherwise), given back exactly its own events
+// when FSx refuses the delete, and left exporting when the policy becomes Retain mid-deletion.
+TEST_F(CheckpointStoreControllerTest, AnAssociationSomeoneAddsIsNeverTakenOverAndGetsItsOwnExportBack) {
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, Store(kNs, "shared-fs")).ok());
+  ASSERT_TRUE(Eventually([&] { return Ready("shared-fs"); }, 60s));
+  const std::string fs_id = Get("shared-fs")["status"]["fileSystemId"];
+  auto made = fsx_->CreateDataRepositoryAssociation(
+      {{"FileSystemId", fs_id}, {"FileSystemPath", "/scratch"}, {"DataRepositoryPath", "s3://someone-elses-bucket/scratch/"},
+       {"S3", {{"AutoExportPolicy", {{"Events", {"NEW"}}}}}}});
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  const std::string theirs = (*made)["AssociationId"];
+  auto listed_as_theirs = [&] {
+    for (const auto& a : Get("shared-fs").value("/status/associations"_json_pointer, Json::array()))
+      if (a.value("id", "") == theirs) return a.value("owned", true) == false && a.value("lifecycle", "") == "AVAILABLE";
+    return false;
+  };
+  ASSERT_TRUE(Eventually(listed_as_theirs, 30s)) << Get("shared-fs")["status"].dump(2);
+  Json s = Get("shared-fs");
+  s["spec"]["dataRepository"]["associations"].erase(3);  // /results leaves the spec
+  ASSERT_TRUE(client_->Update(res::CheckpointStores(), s).ok());
+  auto at = [&](const std::string& path) -> std::optional<Json> {
+    for (const auto& a : Associations(fs_id))
+      if (a["FileSystemPath"] == path) return a;
+    return std::nullopt;
+  };
+  ASSERT_TRUE(Eventually([&] { return !at("/results") && Ready("shared-fs"); }, 30s)) << Get("shared-fs")["status"].dump(2);
+  ASSERT_TRUE(at("/scratch"));
+  EXPECT_EQ(ExportEvents(*at("/scratch")), Json::array({"NEW"})) << "never updated";
+  EXPECT_TRUE(listed_as_theirs()) << "a recorded id does not make it ours";
+
+  s = Get("shared-fs");
+  s["spec"]["deletionPolicy"] = "Delete";
+  ASSERT_TRUE(client_->Update(res::CheckpointStores(), s).ok());
+  emulator_->SetFaults({.denied_operations = {"DeleteFileSystem"}});
+  Delete("shared-fs");
+  ASSERT_TRUE(Eventually([&] { return Condition(Get("shared-fs"), "Ready").value("reason", "") == "AccessDeniedException"; }, 60s))
+      << Get("shared-fs")["status"].dump(2);
+  const Json status = Get("shared-fs")["status"];
+  EXPECT_TRUE(status.contains("retryAfter")) << "the back-off is kept in status: " << status.dump(2);
+  auto exporting_as_before = [&] {
+    auto scratch = at("/scratch"), checkpoints = at("/checkpoints"), logs = at("/logs");
+    return scratch && checkpoints && logs && ExportEvents(*scratch) == Json::array({"NEW"}) &&
+           ExportEvents(*checkpoints) == Json::array({"NEW", "CHANGED", "DELETED"}) &&
+           ExportEvents(*logs) == Json::array({"NEW", "CHANGED", "DELETED"}) && scratch->value("Lifecycle", "") == "AVAILABLE";
+  };
+  EXPECT_TRUE(Eventually(exporting_as_before, 10s, 20ms)) << "each link gets back its own events: "
+                                                          << ::testing::PrintToString(Associations(fs_id));
+  const auto reasons = EventReasons(*client_, "shared-fs");
+  EXPECT_TRUE(reasons.count("PausedAutomaticExport") && reasons.count("RestoredAutomaticExport")) << ::testing::PrintToString(reasons);
+
+  s = Get("shared-fs");
+  s["spec"]["deletionPolicy"] = "Retain";  // the team keeps the file system after all
+  ASSERT_TRUE(client_->Update(res::CheckpointStores(), s).ok());
+  ASSERT_TRUE(Eventually([&] { return Gone("shared-fs"); }, 30s)) << Get("shared-fs")["status"].dump(2);
+  emulator_->SetFaults({});
+  EXPECT_TRUE(Eventually(exporting_as_before, 10s)) << "released exporting, whatever step the deletion was at: "
+                                                    << ::testing::PrintToString(Associations(fs_id));
+  EXPECT_EQ((*fsx_->DescribeFileSystems({fs_id}))[0]["Lifecycle"], "AVAILABLE");
+}
+
+// The pause is recorded before FSx is asked: when FSx refuses it (here an IAM deny on
+// UpdateDataRepositoryAssociation), status names each link with the events it had, nothing was
+// switched off, and the deletion goes on once the deny is lifted.
+TEST_F(CheckpointStoreControllerTest, ARefusedPauseIsRecordedFirstAndDeletesNothing) {
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, Store(kNs, "pause-denied", "Delete")).ok());
+  ASSERT_TRUE(Eventually([&] { return Ready("pause-denied"); }, 60s));
+  const std::string fs_id = Get("pause-denied")["status"]["fileSystemId"];
+  emulator_->SetFaults({.denied_operations = {"UpdateDataRepositoryAssociation"}});
+  Delete("pause-denied");
+  ASSERT_TRUE(Eventually([&] { return Condition(Get("pause-denied"), "Ready").value("reason", "") == "AccessDeniedException"; }, 60s))
+      << Get("pause-denied")["status"].dump(2);
+  EXPECT_TRUE(Eventually([&] { return Condition(Get("pause-denied"), "Stalled").value("status", "") == "True"; }, 10s));
+  const Json status = Get("pause-denied")["status"];
+  const Json paused = status.value("/finalExport/autoExportPaused"_json_pointer, Json::array());
+  ASSERT_EQ(paused.size(), 3u) << "recorded before FSx was asked: " << status.dump(2);
+  for (const auto& p : paused) EXPECT_EQ(p["events"], Json::array({"NEW", "CHANGED", "DELETED"})) << p.dump();
+  for (const auto& a : Associations(fs_id))
+    if (a["FileSystemPath"] != "/data") {
+      EXPECT_FALSE(ExportEvents(a).empty()) << "nothing switched off: " << a.dump();
+    }
+  emulator_->SetFaults({});
+  EXPECT_TRUE(Eventually([&] { return Gone("pause-denied"); }, 60s)) << Get("pause-denied")["status"].dump(2);
+  EXPECT_TRUE(fsx_->DescribeFileSystems({fs_id}).status().IsNotFound());
+}
+
 // Two stores never own one file system: the second adopter is refused and names the holder, and
 // its deletion (policy Delete) leaves the holder's file system alone.
 TEST_F(CheckpointStoreControllerTest, ASecondStoreAdoptingAHeldFileSystemIsRefused) {

@@ -26,6 +26,7 @@ namespace ckpt::controllers {
 class FsxCache;
 class ErrorStreaks;
 struct AssociationPlan;
+struct AssociationOwnership;
 
 struct CheckpointStoreOptions {
   std::chrono::milliseconds poll_interval{10'000};   // while a lifecycle is in flight
@@ -76,7 +77,7 @@ class CheckpointStoreReconciler final : public runtime::Reconciler {
   Status ConvergeAssociations(Ctx& c, const kube::Json& fs);
   Status ApplyAssociationPlan(Ctx& c, const std::string& fs_id, AssociationPlan& plan,
                               std::map<std::string, std::string>& done);
-  void RecordAssociations(Ctx& c, const std::vector<kube::Json>& current);
+  void RecordAssociations(Ctx& c, const std::vector<kube::Json>& current, const AssociationOwnership& owner);
   Status ConvergeVolume(Ctx& c, const kube::Json& fs);
   Status CheckHolder(Ctx& c, const std::string& fs_id, const std::optional<kube::Json>& fs) const;
   StatusOr<bool> DeleteFileSystem(Ctx& c);
@@ -85,7 +86,8 @@ class CheckpointStoreReconciler final : public runtime::Reconciler {
   StatusOr<ExportState> FinalExport(Ctx& c, const std::string& fs_id, const std::vector<kube::Json>& associations);
   StatusOr<ExportState> StartFinalExport(Ctx& c, const std::string& fs_id, const std::vector<kube::Json>& associations);
   StatusOr<bool> PauseAutoExport(Ctx& c, const std::string& fs_id, const std::vector<kube::Json>& associations);
-  Status RestoreAutoExport(Ctx& c, const std::string& fs_id);
+  StatusOr<bool> RestoreAutoExport(Ctx& c, const std::string& fs_id);
+  std::chrono::milliseconds BackOffLeft(const Ctx& c) const;
   StatusOr<ExportState> ExportFailed(Ctx& c, const kube::Json& task);
   void SummarizeStore(Ctx& c, bool ready, bool has_fs);
   // Names of the TrainRuns that have not finished and use `store` (its deletion waits for them).
