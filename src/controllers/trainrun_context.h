@@ -15,12 +15,13 @@ using kube::Json;
 struct TrainRunReconciler::Ctx {
   Json run, status, trainjob;
   const Json original;
-  std::string ns, name, now;
+  std::string ns, name, uid, now;
   int64_t generation;
   Ctx(Json r, std::string t)
       : run(std::move(r)), status(run.value("status", Json::object())), original(status), now(std::move(t)) {
     ns = run["metadata"].value("namespace", "");
     name = run["metadata"].value("name", "");
+    uid = run["metadata"].value("uid", "");
     generation = run["metadata"].value("generation", 0);
   }
   void Condition(const std::string& type, bool ok, const std::string& reason, const std::string& message) {

@@ -20,6 +20,20 @@ bool Refused(const Status& s) {
   return s.IsInvalid() || (s.IsForbidden() && s.message().find("denied the request") != std::string::npos);
 }
 
+// The TrainRun that controls `job` ({kind, name, uid} of its controller reference), if any.
+std::optional<Json> ControllerOf(const Json& job) {
+  for (const auto& ref : job["metadata"].value("ownerReferences", Json::array()))
+    if (ref.value("controller", false)) return ref;
+  return std::nullopt;
+}
+
+// A TrainJob is this run's only when its controller reference names this TrainRun's UID: a name
+// or a label is shared with an earlier TrainRun of the same name (or copied), a UID is not.
+bool OwnedByRun(const Json& job, const std::string& uid) {
+  std::optional<Json> ref = ControllerOf(job);
+  return ref && ref->value("kind", "") == "TrainRun" && ref->value("uid", "") == uid;
+}
+
 std::vector<std::string> TrainRunRuntimeKey(const Json& tr) {
   return {tr.value("/spec/runtimeRef/kind"_json_pointer, std::string("ClusterTrainingRuntime")) + "/" +
           tr.value("/spec/runtimeRef/name"_json_pointer, std::string())};
@@ -67,17 +81,50 @@ StatusOr<Action> TrainRunReconciler::Reconcile(const std::string& key) {
 
 // Once a TrainJob exists the run follows it, whatever the store is doing: the store's state
 // gates only the creation of the TrainJob (StoreReady). A run that had a TrainJob never gets a
-// second one (TrainJobMissing).
+// second one (TrainJobMissing); a TrainJob of its name that another owner controls is never
+// followed or replaced (NotOurTrainJob).
 StatusOr<Action> TrainRunReconciler::Converge(Ctx& c, const std::string& key) {
   kube::ObjectPtr store = ObserveStore(c);
-  if (kube::ObjectPtr job = caches_.trainjobs.Get(key)) return Follow(c, *job, store);
+  kube::ObjectPtr job = caches_.trainjobs.Get(key);
+  if (job && OwnedByRun(*job, c.uid)) return Follow(c, *job, store);
   if (c.status.contains("trainJobName")) return TrainJobMissing(c, store);
+  if (job) return NotOurTrainJob(c, *job, store);
   if (!store || store->value("/status/phase"_json_pointer, std::string()) != "Ready") {
     c.status["phase"] = "WaitingForStore";
-    SummarizeRun(c);
     return WriteStatusAndAwaitChange(c);  // the store's changes wake us (index by store)
   }
   return Launch(c, *store);
+}
+
+// A TrainJob of the run's name that this TrainRun does not control. The usual case is one of an
+// earlier TrainRun of the same name (deleted and applied again): Kubernetes' garbage collector
+// deletes it, and its deletion wakes this run, which then creates its own; the derived runtime is
+// applied meanwhile (Trainer's webhook checks an old TrainJob's runtime on every update, even
+// the one that lets it go). Anything else is a conflict only a human can settle.
+StatusOr<Action> TrainRunReconciler::NotOurTrainJob(Ctx& c, const Json& job, kube::ObjectPtr store) {
+  std::optional<Json> ref = ControllerOf(job);
+  const bool predecessor = job["metadata"].contains("deletionTimestamp") ||
+                           (ref && ref->value("kind", "") == "TrainRun" && ref->value("name", "") == c.name);
+  const std::string uid = job.value("/metadata/uid"_json_pointer, std::string());
+  if (c.status.value("phase", "").empty() || c.status.value("phase", "") == "WaitingForStore") c.status["phase"] = "Pending";
+  if (predecessor) {
+    if (store && store->value("/status/phase"_json_pointer, std::string()) == "Ready")
+      RETURN_IF_ERROR(DeriveRuntime(c, *store, /*in_use=*/false).status());
+    c.Condition("TrainJobFound", false, "PreviousTrainJobPresent",
+                "TrainJob " + c.name + " (uid " + uid + ") belongs to an earlier TrainRun of this name" +
+                    (ref ? " (uid " + ref->value("uid", "") + ")" : std::string()) +
+                    " and is being deleted by Kubernetes' garbage collector; this run creates its own once it is gone");
+    return WriteStatusAndAwaitChange(c);  // its deletion wakes us (its owner reference names this run)
+  }
+  const std::string message = "TrainJob " + c.ns + "/" + c.name + " (uid " + uid + ") exists and is not controlled by "
+                              "this TrainRun" + (ref ? " but by " + ref->value("kind", "") + " " + ref->value("name", "") : "") +
+                              "; it is left alone. Delete or rename one of them";
+  if (c.PreviousReason("TrainJobFound") != "TrainJobConflict")
+    events_.Event(c.run, "Warning", "TrainJobConflict", "Create", message);
+  c.Condition("TrainJobFound", false, "TrainJobConflict", message);
+  SummarizeRun(c);
+  RETURN_IF_ERROR(WriteStatus(c));
+  return Action::RequeueAfter(poll_);  // its owner may not name this run: nothing else wakes us
 }
 
 // StoreReady, the checkpoint layout and the restart budget the spec asks for; the store, if any.
@@ -97,6 +144,7 @@ kube::ObjectPtr TrainRunReconciler::ObserveStore(Ctx& c) {
 
 // The derived runtime, then the TrainJob, then the first mirror of its progress.
 StatusOr<Action> TrainRunReconciler::Launch(Ctx& c, const Json& store) {
+  if (c.status.value("phase", "").empty() || c.status.value("phase", "") == "WaitingForStore") c.status["phase"] = "Pending";
   ASSIGN_OR_RETURN(bool derived, DeriveRuntime(c, store, /*in_use=*/false));
   if (!derived) return WriteStatusAndAwaitChange(c);  // the runtime's creation or an edit of the run wakes us
   ASSIGN_OR_RETURN(std::optional<Json> job, CreateTrainJob(c));
@@ -161,12 +209,12 @@ StatusOr<Action> TrainRunReconciler::TrainJobMissing(Ctx& c, kube::ObjectPtr sto
   auto live = client_.Get(res::TrainJobs(), c.ns, c.name);
   if (!live.ok() && !live.status().IsNotFound()) return live.status();
   const std::string live_uid = live.ok() ? live->value("/metadata/uid"_json_pointer, std::string()) : "";
-  if (live.ok() && (recorded.empty() || live_uid == recorded)) return Follow(c, *live, store);
+  if (live.ok() && OwnedByRun(*live, c.uid) && (recorded.empty() || live_uid == recorded)) return Follow(c, *live, store);
   const std::string previous = c.status.value("phase", "");
   const bool terminal = previous == "Succeeded" || previous == "Failed";
   std::string message = "TrainJob " + c.name + (recorded.empty() ? "" : " (uid " + recorded + ")") + " was deleted " +
                         (terminal ? "after the run " + previous : "while the run was " + previous) + "; ";
-  if (live.ok()) message += "the TrainJob of that name now (uid " + live_uid + ") was not created by this run and is left alone; ";
+  if (live.ok()) message += "the TrainJob of that name now (uid " + live_uid + ") is not this run's and is left alone; ";
   message += "the run is not launched again, since a new TrainJob would rerun the training against the same checkpoint "
              "directory. To run again, create a new TrainRun (or delete this one and apply it again).";
   if (c.PreviousReason("TrainJobFound") != "TrainJobDeleted")
@@ -174,7 +222,6 @@ StatusOr<Action> TrainRunReconciler::TrainJobMissing(Ctx& c, kube::ObjectPtr sto
   c.Condition("TrainJobFound", false, "TrainJobDeleted", message);
   if (!terminal) c.status["phase"] = "Failed";
   c.status["runningPods"] = 0;
-  SummarizeRun(c);
   return WriteStatusAndAwaitChange(c);
 }
 
@@ -232,15 +279,14 @@ StatusOr<std::optional<Json>> TrainRunReconciler::CreateTrainJob(Ctx& c) {
     return std::optional<Json>(std::move(created).value());
   }
   // A TrainJob of that name the cache does not hold: one that is not labelled for this run (the
-  // error is reported once it persists, and backs off, never a hot loop), or ours, created by an
-  // earlier reconcile whose status write was lost and not cached yet.
+  // error is reported once it persists, and backs off, never a hot loop), or ours (its controller
+  // reference names this run's UID), created by an earlier reconcile whose status write was lost
+  // and not cached yet.
   if (created.status().IsAlreadyExists()) {
     auto existing = client_.Get(res::TrainJobs(), c.ns, c.name);
-    if (existing.ok() && existing->value("/metadata/labels"_json_pointer, Json::object()).value(kTrainRunLabel, "") == c.name)
-      return std::optional<Json>(std::move(existing).value());
-    return Status(StatusCode::kAlreadyExists, "TrainJob " + c.ns + "/" + c.name + " exists and was not created by this "
-                  "TrainRun (it lacks the label " + std::string(kTrainRunLabel) + "=" + c.name + "); delete or rename "
-                  "one of them").SetReason("TrainJobConflict");
+    if (existing.ok() && OwnedByRun(*existing, c.uid)) return std::optional<Json>(std::move(existing).value());
+    return Status(StatusCode::kAlreadyExists, "TrainJob " + c.ns + "/" + c.name + " exists and is not controlled by this "
+                  "TrainRun (uid " + c.uid + "); delete or rename one of them").SetReason("TrainJobConflict");
   }
   if (RuntimeNotYetSeenByWebhook(created.status()))
     return Status(StatusCode::kUnavailable, "Trainer's webhook has not seen TrainingRuntime " + DerivedRuntimeName(c.run) +

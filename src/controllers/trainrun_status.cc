@@ -118,6 +118,7 @@ void TrainRunReconciler::MirrorRestartLimit(Ctx& c, const RunProgress& p) {
 }
 
 StatusOr<Action> TrainRunReconciler::WriteStatusAndAwaitChange(Ctx& c) {
+  SummarizeRun(c);
   RETURN_IF_ERROR(WriteStatus(c));
   return Action::AwaitChange();
 }
@@ -141,6 +142,7 @@ void TrainRunReconciler::SummarizeRun(Ctx& c) {
   for (const char* type : {"TrainJobFound", "SpecAccepted", "RuntimeReady"}) {
     const Json* cond = FindCondition(c.status, type);
     if (cond && cond->value("status", "") == "False" && cond->value("reason", "") != "RuntimeNotFound" &&
+        cond->value("reason", "") != "PreviousTrainJobPresent" &&
         (phase != "Succeeded" || std::string(type) == "TrainJobFound"))
       return health(phase == "Succeeded" ? Health::kCurrent : Health::kStalled, cond->value("reason", ""),
                     cond->value("message", ""));

@@ -16,6 +16,7 @@
 
 #include "ckpt/common/subprocess.h"
 #include "ckpt/emulator/fsx_emulator.h"
+#include "controllers/trainrun_plan.h"
 #include "fakes/static_credentials.h"
 #include "integration/envtest.h"
 #include "integration/test_objects.h"
@@ -482,6 +483,56 @@ TEST_F(TrainRunControllerTest, ATrainJobDeletedWhileRunningEndsTheRunFailedAndIs
   ExpectNotReplacedAfterDeletingItsTrainJob("pulled", "Running", "Failed");
   EXPECT_EQ(Condition("pulled", "Stalled").value("status", ""), "True") << Run("pulled")["status"].dump(2);
   EXPECT_TRUE(Eventually([] { return Pods("pulled").empty(); }, 60s)) << "its pods went with it";
+}
+
+// "Delete this one and apply it again" while the garbage collector still holds the old TrainJob
+// (a finalizer here keeps it, as a slow collector or a foreground deletion would): the new run
+// neither follows nor replaces a TrainJob another TrainRun's UID controls; it waits, says why,
+// and starts its own once the old one is gone.
+TEST_F(TrainRunControllerTest, ARunAppliedAgainWaitsForItsPredecessorsTrainJobToGo) {
+  ASSERT_NO_FATAL_FAILURE(StartRun("again"));
+  const std::string old_uid = (*client_->Get(res::TrainJobs(), kNs, "again"))["metadata"]["uid"];
+  Json hold = {{"metadata", {{"finalizers", {"test.trainops.io/hold"}}}}};
+  ASSERT_TRUE(client_->Patch(res::TrainJobs(), kNs, "again", {kube::PatchType::kMerge}, hold.dump()).ok());
+  ASSERT_TRUE(client_->Delete(res::TrainRuns(), kNs, "again").ok());
+  ASSERT_TRUE(Eventually([] { return client_->Get(res::TrainRuns(), kNs, "again").status().IsNotFound(); }, 30s));
+  ASSERT_TRUE(client_->Create(res::TrainRuns(), kNs, TrainRun("again", "again-store")).ok());
+  ASSERT_TRUE(Eventually([] { return Condition("again", "TrainJobFound").value("reason", "") == "PreviousTrainJobPresent"; }, 30s))
+      << Run("again")["status"].dump(2);
+  EXPECT_EQ(Phase("again"), "Pending");
+  EXPECT_EQ(Condition("again", "Reconciling").value("status", ""), "True") << "in progress, not stalled";
+  EXPECT_FALSE(Run("again")["status"].contains("trainJobName")) << "the old TrainJob is not followed";
+  EXPECT_EQ((*client_->Get(res::TrainJobs(), kNs, "again"))["metadata"]["uid"], old_uid);
+  Json release = {{"metadata", {{"finalizers", nullptr}}}};
+  auto released = client_->Patch(res::TrainJobs(), kNs, "again", {kube::PatchType::kMerge}, release.dump());
+  ASSERT_TRUE(released.ok()) << released.status().ToString();
+  ASSERT_TRUE(Eventually([] { return Phase("again") == "Running"; }, 90s)) << Run("again")["status"].dump(2);
+  const Json job = *client_->Get(res::TrainJobs(), kNs, "again");
+  EXPECT_NE(job["metadata"]["uid"], old_uid);
+  EXPECT_EQ(job["metadata"]["ownerReferences"][0]["uid"], Run("again")["metadata"]["uid"]);
+  EXPECT_EQ(Run("again")["status"]["trainJobUID"], job["metadata"]["uid"]);
+}
+
+// A TrainJob of the run's name that something else controls (here: carrying the run's label,
+// copied from one of ours, but no owner reference) is a conflict: Stalled with one Event, never
+// followed, never deleted.
+TEST_F(TrainRunControllerTest, ATrainJobOfItsNameThatIsNotItsOwnIsAConflict) {
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, Store("squatted-store")).ok());
+  Json foreign = controllers::BuildTrainJob(TrainRun("squatted", "squatted-store"));
+  foreign["metadata"].erase("ownerReferences");
+  foreign["spec"]["runtimeRef"] = {{"apiGroup", "trainer.kubeflow.org"}, {"kind", "ClusterTrainingRuntime"},
+                                   {"name", "torch-distributed"}};
+  foreign["spec"]["suspend"] = true;  // nothing of it runs
+  ASSERT_TRUE(client_->Create(res::TrainJobs(), kNs, foreign).ok());
+  ASSERT_TRUE(client_->Create(res::TrainRuns(), kNs, TrainRun("squatted", "squatted-store")).ok());
+  ASSERT_TRUE(Eventually([] { return Condition("squatted", "TrainJobFound").value("reason", "") == "TrainJobConflict"; }, 60s))
+      << Run("squatted")["status"].dump(2);
+  EXPECT_EQ(Condition("squatted", "Stalled").value("status", ""), "True");
+  EXPECT_TRUE(EventReasons("squatted").count("TrainJobConflict"));
+  EXPECT_FALSE(Run("squatted")["status"].contains("trainJobName"));
+  ASSERT_TRUE(client_->Delete(res::TrainJobs(), kNs, "squatted").ok());
+  EXPECT_TRUE(Eventually([] { return Phase("squatted") == "Running"; }, 90s)) << "once it is gone the run starts: "
+                                                                              << Run("squatted")["status"].dump(2);
 }
 
 // What GitOps tools make of our status: objects captured in each phase of both kinds, judged by

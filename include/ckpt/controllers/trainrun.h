@@ -73,6 +73,7 @@ class TrainRunReconciler final : public runtime::Reconciler {
   StatusOr<runtime::Action> Launch(Ctx& c, const kube::Json& store);
   StatusOr<runtime::Action> Follow(Ctx& c, const kube::Json& trainjob, kube::ObjectPtr store);
   StatusOr<runtime::Action> TrainJobMissing(Ctx& c, kube::ObjectPtr store);
+  StatusOr<runtime::Action> NotOurTrainJob(Ctx& c, const kube::Json& trainjob, kube::ObjectPtr store);
   StatusOr<bool> DeriveRuntime(Ctx& c, const kube::Json& store, bool in_use);
   StatusOr<kube::Json> SourceRuntime(const kube::Json& trainrun);
   Status ApplyRuntime(Ctx& c, kube::Json derived, bool in_use);
