@@ -41,16 +41,19 @@ const Json* Holder(std::vector<const Json*> candidates) {
 }  // namespace
 
 // Two stores never own one file system: adopting one that another store created (its owner tag)
-// or already holds is refused, naming that store.
+// or already holds is refused, naming that store. The tag of a store that no longer exists (one
+// deleted with policy Retain) holds nothing: its released file system can be adopted.
 Status CheckpointStoreReconciler::CheckHolder(Ctx& c, const std::string& fs_id, const std::optional<Json>& fs) const {
+  std::string creator;
   for (const auto& t : fs ? fs->value("Tags", Json::array()) : Json::array())
-    if (t.value("Key", "") == kOwnerTag && t.value("Value", "") != c.uid)
-      return Status(StatusCode::kAlreadyExists, "file system " + fs_id + " was created by another CheckpointStore (uid " +
-                    t.value("Value", "") + "); two stores never own one file system. Use that store's claim, or "
-                    "adopt another file system").SetReason("FileSystemHeld");
+    if (t.value("Key", "") == kOwnerTag && t.value("Value", "") != c.uid) creator = t.value("Value", "");
   std::vector<kube::ObjectPtr> keep;  // owns what `candidates` points at
   std::vector<const Json*> candidates;
   for (const auto& other : caches_.stores.List()) {
+    if (!creator.empty() && other->value("/metadata/uid"_json_pointer, std::string()) == creator)
+      return Status(StatusCode::kAlreadyExists, "file system " + fs_id + " was created by CheckpointStore " + Describe(*other) +
+                    " (uid " + creator + "); two stores never own one file system. Use that store's claim, or adopt "
+                    "another file system").SetReason("FileSystemHeld");
     const bool names = other->value("/spec/fileSystem/id"_json_pointer, std::string()) == fs_id ||
                        other->value("/status/fileSystemId"_json_pointer, std::string()) == fs_id;
     if (names && !(*other)["metadata"].contains("deletionTimestamp")) {

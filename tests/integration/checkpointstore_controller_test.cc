@@ -740,8 +740,9 @@ TEST_F(CheckpointStoreControllerTest, ASecondStoreAdoptingAHeldFileSystemIsRefus
   ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, second).ok());
   ASSERT_TRUE(Eventually([&] { return Condition(Get("second-adopter"), "FileSystemReady").value("reason", "") == "FileSystemHeld"; }, 30s))
       << Get("second-adopter")["status"].dump(2);
-  EXPECT_NE(Condition(Get("second-adopter"), "FileSystemReady")["message"].get<std::string>().find("another CheckpointStore"),
-            std::string::npos);
+  EXPECT_NE(Condition(Get("second-adopter"), "FileSystemReady")["message"].get<std::string>().find(
+                "was created by CheckpointStore " + std::string(kNs) + "/holder"),
+            std::string::npos) << Condition(Get("second-adopter"), "FileSystemReady").dump();
   EXPECT_FALSE(Get("second-adopter")["status"].contains("fileSystemId")) << "never recorded as its own";
   EXPECT_EQ(Condition(Get("second-adopter"), "Stalled").value("status", ""), "True");
   Delete("second-adopter");
@@ -750,8 +751,15 @@ TEST_F(CheckpointStoreControllerTest, ASecondStoreAdoptingAHeldFileSystemIsRefus
   ASSERT_TRUE(fs.ok());
   EXPECT_EQ((*fs)[0]["Lifecycle"], "AVAILABLE") << "the holder's file system is untouched";
   EXPECT_TRUE(Ready("holder"));
-  Delete("holder");
-  EXPECT_TRUE(Eventually([&] { return Gone("holder"); }, 30s));
+  Delete("holder");  // Retain: the file system stays, still carrying the holder's owner tag
+  ASSERT_TRUE(Eventually([&] { return Gone("holder"); }, 30s));
+  Json successor = UnlinkedStore(kNs, "successor");
+  successor["spec"]["fileSystem"] = {{"id", fs_id}};
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, successor).ok());
+  EXPECT_TRUE(Eventually([&] { return Ready("successor"); }, 30s)) << "a released file system can be adopted: "
+                                                                   << Get("successor")["status"].dump(2);
+  Delete("successor");
+  EXPECT_TRUE(Eventually([&] { return Gone("successor"); }, 30s));
 }
 
 }  // namespace
