@@ -193,6 +193,7 @@ StatusOr<Action> TrainRunReconciler::Follow(Ctx& c, const Json& job, kube::Objec
   Mirror(c);
   SummarizeRun(c);
   RETURN_IF_ERROR(WriteStatus(c));
+  RETURN_IF_ERROR(StopSpentTrainJob(c));
   RETURN_IF_ERROR(runtime_check);
   const std::string phase = c.status.value("phase", "");
   if (phase == "Succeeded" || phase == "Failed") return Action::AwaitChange();
@@ -223,6 +224,18 @@ StatusOr<Action> TrainRunReconciler::TrainJobMissing(Ctx& c, kube::ObjectPtr sto
   if (!terminal) c.status["phase"] = "Failed";
   c.status["runningPods"] = 0;
   return WriteStatusAndAwaitChange(c);
+}
+
+// A run whose restart budget is spent across recreated JobSets (RestartBudgetSpent): its TrainJob
+// is suspended, which Trainer passes to the JobSet, which deletes the pods.
+Status TrainRunReconciler::StopSpentTrainJob(Ctx& c) {
+  const Json* spent = FindCondition(c.status, "MaxRestartsInEffect");
+  if (!spent || spent->value("reason", "") != "SpentAcrossJobSets" || c.trainjob.value("/spec/suspend"_json_pointer, false))
+    return Status::Ok();
+  Json patch = {{"spec", {{"suspend", true}}}};
+  RETURN_IF_ERROR(client_.Patch(res::TrainJobs(), c.ns, c.name, {kube::PatchType::kMerge}, patch.dump()).status());
+  events_.Event(c.run, "Warning", "RestartBudgetSpent", "Stop", spent->value("message", ""));
+  return Status::Ok();
 }
 
 // The API server or Trainer's webhook refused the derived runtime (e.g. an affinity the

@@ -48,18 +48,18 @@ void TrainRunReconciler::Mirror(Ctx& c) {
   if (restarts > before) ReportRestart(c, restarts, p.effective_max_restarts.value_or(0));
   MirrorRestartLimit(c, p);
   const std::string previous = c.status.value("phase", "");
-  c.status["phase"] = p.phase;
-  if (p.phase == previous) return;
+  c.status["phase"] = RestartBudgetSpent(c, p, restarts) ? "Failed" : p.phase;
+  if (c.status["phase"] == previous) return;
   const std::string cause = c.status.contains("lastFailure") ? "; last failure: " + DescribeFailure(c.status["lastFailure"]) : "";
-  if (p.phase == "Running")
+  if (c.status["phase"] == "Running")
     events_.Event(c.run, "Normal", "Running", "Observe", "all " + std::to_string(p.expected_pods) + " trainer pods are running");
-  if (p.phase == "Succeeded")
+  if (c.status["phase"] == "Succeeded")
     events_.Event(c.run, "Normal", "Succeeded", "Complete",
                   "TrainJob " + c.name + " succeeded after " + std::to_string(restarts) + " restarts");
-  if (p.phase == "Failed")
+  if (c.status["phase"] == "Failed")
     events_.Event(c.run, "Warning", "Failed", "Complete",
                   "TrainJob " + c.name + " failed after " + std::to_string(restarts) + " of " +
-                      std::to_string(p.effective_max_restarts.value_or(0)) + " restarts" + cause);
+                      std::to_string(p.effective_max_restarts.value_or(c.status.value("maxRestarts", 0))) + " restarts" + cause);
 }
 
 // Gang restarts of the run, not of the current JobSet: should the JobSet be recreated (someone
@@ -100,10 +100,27 @@ void TrainRunReconciler::ReportRestart(Ctx& c, int restarts, int max_restarts) {
                     "; training resumes from " + c.status.value("checkpointDir", ""));
 }
 
+// The restart budget is the run's: a recreated JobSet counts from 0 (restartsCarried holds the
+// earlier ones), so once the run's restarts pass its limit it has failed, though that JobSet
+// would go on; Follow then suspends the TrainJob so its pods stop. Sticky: the run stays Failed.
+bool TrainRunReconciler::RestartBudgetSpent(Ctx& c, const RunProgress& p, int restarts) {
+  const Json* cond = FindCondition(c.status, "MaxRestartsInEffect");
+  if (cond && cond->value("reason", "") == "SpentAcrossJobSets") return true;
+  const int carried = c.status.value("restartsCarried", 0);
+  const int budget = p.effective_max_restarts.value_or(c.status.value("maxRestarts", 0));
+  if (carried == 0 || restarts <= budget || p.phase == "Succeeded" || p.phase == "Failed") return false;
+  c.Condition("MaxRestartsInEffect", true, "SpentAcrossJobSets",
+              "the run has restarted " + std::to_string(restarts) + " times (" + std::to_string(carried) +
+                  " in earlier JobSets) against a limit of " + std::to_string(budget) + ": its budget is spent, though "
+                  "the recreated JobSet counts only its own; TrainJob " + c.name + " is suspended so its pods stop");
+  return true;
+}
+
 // effectiveMaxRestarts is what the running JobSet enforces; MaxRestartsInEffect says whether that
 // is the TrainRun's maxRestarts.
 void TrainRunReconciler::MirrorRestartLimit(Ctx& c, const RunProgress& p) {
-  if (!p.effective_max_restarts) return;
+  const Json* spent = FindCondition(c.status, "MaxRestartsInEffect");
+  if (!p.effective_max_restarts || (spent && spent->value("reason", "") == "SpentAcrossJobSets")) return;
   const int desired = c.status.value("maxRestarts", 0), effective = *p.effective_max_restarts;
   c.status["effectiveMaxRestarts"] = effective;
   if (desired == effective) {

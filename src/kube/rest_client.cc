@@ -143,7 +143,18 @@ StatusOr<http::HttpRequest> RestClient::NewRequest(std::string method, const std
 StatusOr<http::HttpResponse> RestClient::SendOnce(const http::HttpRequest& req) {
   limiter_.Acquire();
   auto start = clock_.Monotonic();
-  auto resp = transport_->Send(req);
+  std::optional<http::HttpRequest> bounded;  // the caller's deadline, again after the limiter's wait
+  if (request_deadline) {
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(*request_deadline - start);
+    if (left.count() <= 0)
+      return Status(StatusCode::kTimeout, req.method + " " + req.url + ": the caller's deadline passed while waiting "
+                                          "for the client-side rate limit");
+    if (left < req.timeout) {
+      bounded = req;
+      bounded->timeout = left;
+    }
+  }
+  auto resp = transport_->Send(bounded ? *bounded : req);
   if (config_.on_request)
     config_.on_request(req.method, resp.ok() ? resp->status : 0,
                        std::chrono::duration<double>(clock_.Monotonic() - start).count());

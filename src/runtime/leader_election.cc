@@ -74,12 +74,15 @@ void LeaderElector::Run(std::stop_token stop, const std::function<void()>& on_st
                         const std::function<void()>& on_lost, const std::function<void()>& on_stopping) {
   spdlog::info("leader election: {} campaigning for lease {}/{}", options_.identity, options_.lease_namespace,
                options_.lease_name);
-  while (!TryAcquireOrRenew())
+  auto acquired = clock_.Monotonic();
+  while (!TryAcquireOrRenew()) {
     if (!SleepFor(clock_, options_.retry_period, stop)) return;
+    acquired = clock_.Monotonic();
+  }
   leader_ = true;
   spdlog::info("leader election: {} became leader", options_.identity);
   on_started();
-  auto last_renew = clock_.Monotonic();
+  auto last_renew = acquired;
   std::chrono::milliseconds next = options_.retry_period;
   while (SleepFor(clock_, next, stop)) {
     // As client-go: a renewal is retried every retry period until renewDeadline after the last
@@ -87,6 +90,7 @@ void LeaderElector::Run(std::stop_token stop, const std::function<void()>& on_st
     // (requests that hang, not fail) gives up in time, before a standby may take the lease
     // (leaseDuration after the last renewal it saw).
     const auto deadline = last_renew + options_.renew_deadline;
+    const auto attempt = clock_.Monotonic();  // the lease's renewTime is taken about now
     bool renewed = false;
     {
       kube::ScopedRequestDeadline bound(deadline);
@@ -94,7 +98,7 @@ void LeaderElector::Run(std::stop_token stop, const std::function<void()>& on_st
     }
     const auto now = clock_.Monotonic();
     if (renewed) {
-      last_renew = now;
+      last_renew = attempt;  // not `now`: a slow answer must not stretch the next deadline
       next = options_.retry_period;
       continue;
     }

@@ -269,6 +269,34 @@ TEST_F(TrainRunControllerTest, ExhaustingMaxRestartsEndsFailedNamingThePodAndExi
   EXPECT_NE(events[0]["note"].get<std::string>().find("exited with code 3"), std::string::npos) << events[0]["note"];
 }
 
+// The restart budget is the run's, not the JobSet's: a JobSet someone deletes is recreated by
+// Trainer with a count of 0, so its restarts are carried (restartsCarried), and once the run's
+// restarts pass maxRestarts the run is Failed and its TrainJob suspended, though the new JobSet
+// would have restarted the gang again.
+TEST_F(TrainRunControllerTest, TheRestartBudgetIsTheRunsAcrossARecreatedJobSet) {
+  ASSERT_NO_FATAL_FAILURE(StartRun("budget", /*max_restarts=*/1));
+  EndPod(Pods("budget")[0], 1);
+  ASSERT_TRUE(Eventually([] { return Run("budget").value("/status/restarts"_json_pointer, 0) == 1 && Phase("budget") == "Running"; }, 30s))
+      << Run("budget")["status"].dump(2);
+  const std::string first = (*client_->Get(res::JobSets(), kNs, "budget"))["metadata"]["uid"];
+  ASSERT_TRUE(client_->Delete(res::JobSets(), kNs, "budget").ok());
+  ASSERT_TRUE(Eventually([&] {
+    auto js = client_->Get(res::JobSets(), kNs, "budget");
+    return js.ok() && (*js)["metadata"]["uid"] != first && Run("budget").value("/status/restartsCarried"_json_pointer, 0) == 1 &&
+           Phase("budget") == "Running";
+  }, 90s)) << "Trainer recreates the JobSet: " << Run("budget")["status"].dump(2);
+  EXPECT_TRUE(EventReasons("budget").count("JobSetRecreated"));
+  EndPod(Pods("budget")[0], 2);
+  ASSERT_TRUE(Eventually([] { return Phase("budget") == "Failed"; }, 30s)) << Run("budget")["status"].dump(2);
+  EXPECT_EQ(Condition("budget", "MaxRestartsInEffect").value("reason", ""), "SpentAcrossJobSets");
+  EXPECT_EQ(Condition("budget", "Stalled").value("status", ""), "True");
+  EXPECT_TRUE(Eventually([] { return client_->Get(res::TrainJobs(), kNs, "budget")->value("/spec/suspend"_json_pointer, false); }, 10s));
+  EXPECT_TRUE(Eventually([] { return Pods("budget").empty(); }, 60s)) << "the suspended TrainJob's pods stop";
+  EXPECT_TRUE(EventReasons("budget").count("RestartBudgetSpent"));
+  std::this_thread::sleep_for(2s);
+  EXPECT_EQ(Phase("budget"), "Failed") << "terminal stays terminal";
+}
+
 TEST_F(TrainRunControllerTest, EveryPodSucceedingEndsSucceeded) {
   StartRun("done");
   for (const auto& pod : Pods("done")) EndPod(pod, 0);

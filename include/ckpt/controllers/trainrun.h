@@ -84,6 +84,8 @@ class TrainRunReconciler final : public runtime::Reconciler {
   int CountRestarts(Ctx& c, const kube::ObjectPtr& jobset, int jobset_restarts);
   void ReportRestart(Ctx& c, int restarts, int max_restarts);
   void MirrorRestartLimit(Ctx& c, const RunProgress& progress);
+  bool RestartBudgetSpent(Ctx& c, const RunProgress& progress, int restarts);
+  Status StopSpentTrainJob(Ctx& c);
   void SummarizeRun(Ctx& c);
   void ReportPersistentError(Ctx& c, const Status& error);
   Status WriteStatus(Ctx& c);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <thread>
 
 #include "ckpt/kube/client.h"
 #include "fakes/scripted_transport.h"
@@ -73,6 +74,29 @@ TEST_F(RestClientTest, UnauthorizedRetriesOnceWithAFreshToken) {
   Reply(401, R"({"kind":"Status","code":401,"message":"Unauthorized"})");
   EXPECT_TRUE(c->Get(resources::TrainRuns(), "ml", "x").status().IsUnauthenticated()) << "only one retry";
   EXPECT_EQ(shared_.requests.size(), 5u);
+}
+
+// A caller's deadline (the lease renewal's renewDeadline) holds after the client-side rate
+// limiter's wait too: a request whose turn comes after it is not sent.
+TEST_F(RestClientTest, ADeadlinePassedWhileRateLimitedIsNotSent) {
+  ClientConfig cfg;
+  cfg.server = "https://api:6443";
+  cfg.bearer_token = "t0";
+  cfg.qps = 2;  // one token every 500 ms, burst 1
+  cfg.burst = 1;
+  auto limited = NewRestClient(cfg, std::make_unique<testing::ScriptedTransport>(shared_), clock_);
+  Reply(200, R"({"metadata":{"name":"x"}})");
+  ASSERT_TRUE(limited->Get(resources::Leases(), "ml", "x").ok());  // the burst
+  ScopedRequestDeadline bound(clock_.Monotonic() + std::chrono::milliseconds(100));
+  std::jthread later([this] {  // the deadline passes while the limiter holds the request
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    clock_.Advance(std::chrono::seconds(1));
+  });
+  Reply(200, R"({"metadata":{"name":"x"}})");
+  auto r = limited->Get(resources::Leases(), "ml", "x");
+  EXPECT_TRUE(r.status().IsTimeout()) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("client-side rate limit"), std::string::npos) << r.status().ToString();
+  EXPECT_EQ(shared_.requests.size(), 1u) << "never sent";
 }
 
 TEST_F(RestClientTest, WatchDecodesChunkedEventsAndMapsErrors) {

@@ -46,7 +46,7 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
   verbs: [get, list, watch, create]
 - apiGroups: [trainer.kubeflow.org]
   resources: [trainjobs]
-  verbs: [get, list, watch, create]
+  verbs: [get, list, watch, create, patch]
 - apiGroups: [trainer.kubeflow.org]
   resources: [trainingruntimes]
   verbs: [get, list, watch, create, patch, delete]
