@@ -150,6 +150,18 @@ class TrainRunControllerTest : public ::testing::Test {
     seen.push_back(Phase(run));
     return seen;
   }
+  // The real kstatus library's verdict on each object (tests/kstatus's kstatus-judge).
+  static Json JudgeKstatus(const Json& objects) {
+    const std::string input = testing::Envtest().dir() + "/kstatus-input.json";
+    std::ofstream(input) << objects.dump();
+    auto judged = RunCommand({CKPT_KSTATUS_JUDGE, input}, {});
+    EXPECT_TRUE(judged.ok()) << judged.status().ToString() << " (hack/build-tools.sh builds " CKPT_KSTATUS_JUDGE ")";
+    return judged.ok() ? Json::parse(*judged) : Json::array();
+  }
+  static std::string Kstatus(const std::string& run) {
+    Json v = JudgeKstatus(Json::array({Run(run)}));
+    return v.empty() ? "" : v[0].value("status", "");
+  }
   static void ExpectMirroredWhileTheStoreIs(const std::string& run, const std::string& store_phase,
                                             const std::function<void(const std::string&)>& disturb, bool succeed);
   static void ExpectNotReplacedAfterDeletingItsTrainJob(const std::string& run, const std::string& phase_then,
@@ -290,6 +302,7 @@ TEST_F(TrainRunControllerTest, TheRestartBudgetIsTheRunsAcrossARecreatedJobSet) 
   ASSERT_TRUE(Eventually([] { return Phase("budget") == "Failed"; }, 30s)) << Run("budget")["status"].dump(2);
   EXPECT_EQ(Condition("budget", "MaxRestartsInEffect").value("reason", ""), "SpentAcrossJobSets");
   EXPECT_EQ(Condition("budget", "Stalled").value("status", ""), "True");
+  EXPECT_EQ(Kstatus("budget"), "Failed");
   EXPECT_TRUE(Eventually([] { return client_->Get(res::TrainJobs(), kNs, "budget")->value("/spec/suspend"_json_pointer, false); }, 10s));
   EXPECT_TRUE(Eventually([] { return Pods("budget").empty(); }, 60s)) << "the suspended TrainJob's pods stop";
   EXPECT_TRUE(EventReasons("budget").count("RestartBudgetSpent"));
@@ -529,6 +542,7 @@ TEST_F(TrainRunControllerTest, ARunAppliedAgainWaitsForItsPredecessorsTrainJobTo
       << Run("again")["status"].dump(2);
   EXPECT_EQ(Phase("again"), "Pending");
   EXPECT_EQ(Condition("again", "Reconciling").value("status", ""), "True") << "in progress, not stalled";
+  EXPECT_EQ(Kstatus("again"), "InProgress");
   EXPECT_FALSE(Run("again")["status"].contains("trainJobName")) << "the old TrainJob is not followed";
   EXPECT_EQ((*client_->Get(res::TrainJobs(), kNs, "again"))["metadata"]["uid"], old_uid);
   Json release = {{"metadata", {{"finalizers", nullptr}}}};
@@ -556,6 +570,7 @@ TEST_F(TrainRunControllerTest, ATrainJobOfItsNameThatIsNotItsOwnIsAConflict) {
   ASSERT_TRUE(Eventually([] { return Condition("squatted", "TrainJobFound").value("reason", "") == "TrainJobConflict"; }, 60s))
       << Run("squatted")["status"].dump(2);
   EXPECT_EQ(Condition("squatted", "Stalled").value("status", ""), "True");
+  EXPECT_EQ(Kstatus("squatted"), "Failed");
   EXPECT_TRUE(EventReasons("squatted").count("TrainJobConflict"));
   EXPECT_FALSE(Run("squatted")["status"].contains("trainJobName"));
   ASSERT_TRUE(client_->Delete(res::TrainJobs(), kNs, "squatted").ok());
@@ -617,11 +632,7 @@ TEST_F(TrainRunControllerTest, KstatusJudgesEveryPhaseOfBothKinds) {
   }
   Json objects = Json::array();
   for (const auto& s : seen) objects.push_back(s.object);
-  const std::string input = testing::Envtest().dir() + "/kstatus-input.json";
-  std::ofstream(input) << objects.dump();
-  auto judged = RunCommand({CKPT_KSTATUS_JUDGE, input}, {});
-  ASSERT_TRUE(judged.ok()) << judged.status().ToString() << " (hack/build-tools.sh builds " CKPT_KSTATUS_JUDGE ")";
-  Json verdicts = Json::parse(*judged);
+  Json verdicts = JudgeKstatus(objects);
   ASSERT_EQ(verdicts.size(), seen.size());
   std::cerr << "[kstatus] | kind | phase | kstatus | message |\n[kstatus] |---|---|---|---|\n";
   for (size_t i = 0; i < seen.size(); ++i) {
