@@ -67,7 +67,7 @@ void Operator::AddStoreHandlers() {
 void Operator::AddTrainRunHandlers() {
   auto& run_queue = trainrun_controller_.queue();
   kube::Store runs = trainruns_.store();
-  trainruns_.AddHandler(runtime::EnqueueSelf(run_queue));
+  trainruns_.AddHandler(runtime::EnqueueSelfUnlessStatusOnly(run_queue));  // our own status writes wake no one
   trainjobs_.AddHandler(runtime::EnqueueOwner(run_queue, "trainops.io", "TrainRun"));
   derived_runtimes_.AddHandler(runtime::EnqueueOwner(run_queue, "trainops.io", "TrainRun"));
   jobsets_.AddHandler(runtime::EnqueueMapped(run_queue, controllers::TrainRunOfJobSet));

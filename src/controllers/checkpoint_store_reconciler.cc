@@ -281,10 +281,12 @@ Status CheckpointStoreReconciler::ConvergeVolume(Ctx& c, const Json& fs) {
 
 Status CheckpointStoreReconciler::WriteStatus(Ctx& c) {
   c.status["observedGeneration"] = c.generation;
-  if (c.status == c.original_status) return Status::Ok();
-  Json patch = {{"status", kube::CreateMergePatch(c.original_status, c.status)}};  // drops what status no longer has
-  return client_.Patch(res::CheckpointStores(), c.ns, c.name, {kube::PatchType::kMerge, "", false, "status"}, patch.dump())
-      .status();
+  if (c.status == c.written) return Status::Ok();
+  Json patch = {{"status", kube::CreateMergePatch(c.written, c.status)}};  // drops what status no longer has
+  RETURN_IF_ERROR(client_.Patch(res::CheckpointStores(), c.ns, c.name, {kube::PatchType::kMerge, "", false, "status"},
+                                patch.dump()).status());
+  c.written = c.status;  // a second write in this reconcile patches from here
+  return Status::Ok();
 }
 
 Status CheckpointStoreReconciler::EnsureFinalizer(const Json& store) {

@@ -6,8 +6,9 @@
 // and written to the API server before FSx is asked, so a crash or a refusal between two updates
 // still knows what to switch back on, and a restore gives each association exactly the events it
 // had (someone else's association on the file system included), not what the spec would say.
-// An association FSx reports MISCONFIGURED or FAILED cannot take part in an export: the deletion
-// stops there (Stalled) instead of waiting for it for ever.
+// An exporting association FSx reports MISCONFIGURED or FAILED cannot take part in an export: the
+// deletion stops there (Stalled) instead of waiting for it for ever; one that exports nothing is
+// no concern of the export's.
 #include <algorithm>
 
 #include "controllers/fsx_cache.h"
@@ -73,6 +74,8 @@ StatusOr<bool> CheckpointStoreReconciler::PauseAutoExport(Ctx& c, const std::str
   for (const auto& a : associations) {
     const std::string lifecycle = a.value("Lifecycle", ""), id = a.value("AssociationId", "");
     if (lifecycle == "DELETING") continue;
+    const bool exports = !ExportEvents(a).empty() || Recorded(paused, id);
+    if ((lifecycle == "MISCONFIGURED" || lifecycle == "FAILED") && !exports) continue;  // takes no part in the export
     if (lifecycle == "MISCONFIGURED" || lifecycle == "FAILED") {
       RETURN_IF_ERROR(Refuse(c, "Ready", Status(StatusCode::kConflict,
           "association " + id + " at " + a.value("FileSystemPath", "") + " is " + lifecycle + " (" +

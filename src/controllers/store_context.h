@@ -28,7 +28,8 @@ inline bool HasStoreFinalizer(const Json& store) {
 struct CheckpointStoreReconciler::Ctx {
   Json store;
   Json status;
-  const Json original_status;
+  const Json original_status;  // as read: what PreviousReason compares with
+  Json written;                // what the API server holds: the base of the next status patch
   std::string ns, name, uid, now;
   int64_t generation = 0;
   uint64_t fs_version = 0;  // the FSx view's change count for the file system when it was read
@@ -40,7 +41,7 @@ struct CheckpointStoreReconciler::Ctx {
   } refusal;  // the last refusal, for the summary
 
   explicit Ctx(Json s, std::string t)
-      : store(std::move(s)), status(store.value("status", Json::object())), original_status(status),
+      : store(std::move(s)), status(store.value("status", Json::object())), original_status(status), written(status),
         now(std::move(t)) {
     const Json& md = store["metadata"];
     ns = md.value("namespace", "");

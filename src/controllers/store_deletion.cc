@@ -1,12 +1,12 @@
 // Deleting a CheckpointStore (see include/ckpt/controllers/checkpoint_store.h), and who holds a
-// file system. Finalize: phase Deleting; wait while a TrainRun that has not finished and has a
+// file system. Finalize: phase Deleting; wait while a TrainRun that has not finished and launched a
 // TrainJob uses the store (named in the message); then by spec.deletionPolicy: Retain releases
 // the file system as it is (automatic export switched back on first, should a deletion under
 // another policy have paused it); Delete runs the final export (store_final_export.cc) and then
 // one DeleteFileSystem, whose associations FSx deletes with the file system (so a refused delete,
 // e.g. an IAM deny, leaves every S3 link in place); Snapshot deletes with a final backup. Then
 // the PV, then the finalizer. A refusal's back-off is kept in status.retryAfter: no wake-up (the
-// restore's own association updates, a poll) tries again before it is due.
+// restore's own association updates, a poll) tries again before it is due, only an edit does.
 // The operator never deletes a file system another store holds: a store whose adoption was
 // refused (CheckHolder) releases without touching FSx.
 #include <algorithm>
@@ -54,9 +54,11 @@ Status CheckpointStoreReconciler::CheckHolder(Ctx& c, const std::string& fs_id, 
       return Status(StatusCode::kAlreadyExists, "file system " + fs_id + " was created by CheckpointStore " + Describe(*other) +
                     " (uid " + creator + "); two stores never own one file system. Use that store's claim, or adopt "
                     "another file system").SetReason("FileSystemHeld");
-    const bool names = other->value("/spec/fileSystem/id"_json_pointer, std::string()) == fs_id ||
-                       other->value("/status/fileSystemId"_json_pointer, std::string()) == fs_id;
-    if (names && !(*other)["metadata"].contains("deletionTimestamp")) {
+    // A store being deleted still holds what it recorded (its deletion may yet export and delete
+    // it); one that only names the file system (an adoption refused) holds nothing.
+    const bool recorded = other->value("/status/fileSystemId"_json_pointer, std::string()) == fs_id;
+    const bool names = recorded || other->value("/spec/fileSystem/id"_json_pointer, std::string()) == fs_id;
+    if (names && (recorded || !(*other)["metadata"].contains("deletionTimestamp"))) {
       keep.push_back(other);
       candidates.push_back(other.get());
     }
@@ -82,15 +84,15 @@ Status CheckpointStoreReconciler::RemoveFinalizer(const Json& store) {
   return Status::Ok();
 }
 
-// A run that waits for the store and never got a TrainJob does not hold it: it would wait for a
-// store that is going, and the store for it.
+// Only a run that launched a TrainJob holds the store: one that never did (waiting for the store,
+// or for a TrainJob of its name to go) would wait for a store that is going, and the store for
+// it; from the store's deletionTimestamp on, no run launches on it (StorePhase).
 std::vector<std::string> CheckpointStoreReconciler::Users(const Json& store) const {
   std::vector<std::string> users;
   for (const auto& tr : caches_.trainruns.ByIndex(kTrainRunsByStore, kube::KeyOf(store))) {
     const std::string phase = tr->value("/status/phase"_json_pointer, std::string());
     const bool launched = !tr->value("/status/trainJobName"_json_pointer, std::string()).empty();
-    if (phase != "Succeeded" && phase != "Failed" && (launched || phase != "WaitingForStore"))
-      users.push_back((*tr)["metadata"].value("name", ""));
+    if (launched && phase != "Succeeded" && phase != "Failed") users.push_back((*tr)["metadata"].value("name", ""));
   }
   std::sort(users.begin(), users.end());
   return users;
@@ -121,10 +123,7 @@ StatusOr<Action> CheckpointStoreReconciler::Finalize(Ctx& c) {
   } else {
     ASSIGN_OR_RETURN(bool gone, DeleteFileSystem(c));
     if (!gone) {
-      if (!c.refusal.reason.empty()) {
-        c.Summarize(Health::kStalled, c.refusal.reason, c.refusal.message);
-        c.status["retryAfter"] = FormatRfc3339(clock_.Now() + options_.refusal_retry);
-      }
+      if (!c.refusal.reason.empty()) c.Summarize(Health::kStalled, c.refusal.reason, c.refusal.message + BackOff(c));
       RETURN_IF_ERROR(WriteStatus(c));
       return Action::RequeueAfter(c.refused && !c.in_flight ? BackOffLeft(c) : options_.poll_interval);
     }
@@ -150,11 +149,18 @@ StatusOr<bool> CheckpointStoreReconciler::DeleteFileSystem(Ctx& c) {
     id = tagged->value("FileSystemId", "");
     c.status["fileSystemId"] = id;
   }
-  if (const std::string at = c.status.value("retryAfter", ""); !at.empty() && c.now < at) {  // RFC 3339 UTC: text order
-    c.refused = true;  // the refusal's condition stands until then
-    RETURN_IF_ERROR(RestoreAutoExport(c, id).status());  // one still UPDATING at the refusal
-    return false;
+  // The back-off holds until retryAfter (RFC 3339 UTC: ordered as text), unless the spec was
+  // edited since the refusal was written (observedGeneration is that write's): an edit retries at once.
+  const bool edited = c.status.value("observedGeneration", int64_t{0}) != c.generation;
+  if (const std::string at = c.status.value("retryAfter", ""); !at.empty()) {
+    if (c.now < at && !edited) {
+      c.refused = true;  // the refusal's condition stands until then
+      RETURN_IF_ERROR(RestoreAutoExport(c, id).status());  // one still UPDATING at the refusal
+      return false;
+    }
+    c.status.erase("retryAfter");  // due: this attempt sets it again if refused
   }
+  if (edited) c.status.erase("refusedAttempts");
   // Asked of FSx by id, not read off the shared view: only FileSystemNotFound means gone.
   auto described = fsx_.DescribeFileSystems({id});
   if (described.status().IsNotFound() || (described.ok() && described->empty())) return true;
@@ -191,15 +197,7 @@ StatusOr<bool> CheckpointStoreReconciler::DeleteFileSystem(Ctx& c) {
 // FSx refused DeleteFileSystem (an IAM deny such as the seeds' deletion protection, or a rule):
 // nothing was deleted, so every association still links the file system to S3. Automatic export
 // paused for the final export is switched back on, the next attempt exports afresh, and the
-// condition says who refused and what a human can do. Retried after --fsx-refusal-retry.
-// How long until status.retryAfter; the whole refusal-retry interval when unreadable.
-std::chrono::milliseconds CheckpointStoreReconciler::BackOffLeft(const Ctx& c) const {
-  Clock::WallTime at;
-  if (!ParseRfc3339(c.status.value("retryAfter", ""), at)) return options_.refusal_retry;
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(at - clock_.Now());
-  return std::clamp(left, std::chrono::milliseconds(100), options_.refusal_retry);
-}
-
+// condition says who refused and what a human can do. Retried at status.retryAfter (BackOff).
 Status CheckpointStoreReconciler::RefuseDeletion(Ctx& c, const std::string& fs_id, const Status& refusal) {
   RETURN_IF_ERROR(RestoreAutoExport(c, fs_id).status());
   Json& record = c.status["finalExport"];
@@ -210,9 +208,32 @@ Status CheckpointStoreReconciler::RefuseDeletion(Ctx& c, const std::string& fs_i
   const std::string message = "FSx refused DeleteFileSystem for " + fs_id + ": " + refusal.message() +
                               ". Nothing was deleted: the file system and every data repository association remain. "
                               "Lift the deny on fsx:DeleteFileSystem, or set spec.deletionPolicy: Retain to keep the "
-                              "file system and let the store go; retried every " +
-                              std::to_string(options_.refusal_retry.count() / 1000) + " s";
+                              "file system and let the store go";
   return Refuse(c, "Ready", Status(refusal.code(), message).SetReason(ErrorReason(refusal)));
+}
+
+// A refused deletion step waits before the next attempt, since each attempt pauses automatic
+// export and runs a whole final export: --fsx-refusal-retry, doubled for each refusal in a row
+// up to 16 times it (status.refusedAttempts; an edit of the store starts again). Kept in
+// status.retryAfter; returns the sentence the condition ends with.
+std::string CheckpointStoreReconciler::BackOff(Ctx& c) {
+  const int refused = c.status.value("refusedAttempts", 0) + 1;
+  const auto wait = options_.refusal_retry * (int64_t{1} << std::min(refused - 1, 4));
+  c.status["refusedAttempts"] = refused;
+  c.status["retryAfter"] = FormatRfc3339(clock_.Now() + wait);
+  return ". Attempt " + std::to_string(refused) + " refused; the next is at " + c.status["retryAfter"].get<std::string>() +
+         " (the wait doubles with each refusal), or at once after an edit of the store";
+}
+
+// How long until the back-off ends: status.retryAfter, else a failed final export's retryAfter,
+// else the whole refusal-retry interval.
+std::chrono::milliseconds CheckpointStoreReconciler::BackOffLeft(const Ctx& c) const {
+  Clock::WallTime at;
+  if (!ParseRfc3339(c.status.value("retryAfter", ""), at) &&
+      !ParseRfc3339(c.status.value("/finalExport/retryAfter"_json_pointer, std::string()), at))
+    return options_.refusal_retry;
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(at - clock_.Now());
+  return std::clamp(left, std::chrono::milliseconds(100), options_.refusal_retry * 16);
 }
 
 }  // namespace ckpt::controllers

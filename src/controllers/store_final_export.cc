@@ -125,6 +125,9 @@ StatusOr<CheckpointStoreReconciler::ExportState> CheckpointStoreReconciler::Star
   auto created = fsx_.CreateDataRepositoryTask(
       FinalExportRequest(fs_id, plan, c.uid, "exp-" + HexEncode(Sha256(c.uid + "/" + std::to_string(attempt))).substr(0, 40)));
   if (created.status().reason() == "DataRepositoryTaskExecuting") {  // another task runs: FSx takes one at a time
+    c.Summarize(Health::kInProgress, "WaitingForAnotherTask",
+                "another data repository task runs on " + fs_id + "; FSx runs one at a time, so the final export "
+                "starts after it");
     c.in_flight = true;
     return ExportState::kWaiting;
   }
@@ -159,6 +162,7 @@ StatusOr<CheckpointStoreReconciler::ExportState> CheckpointStoreReconciler::Expo
     RETURN_IF_ERROR(RestoreAutoExport(c, task.value("FileSystemId", "")).status());  // exporting while it waits
   }
   if (c.now < record.value("retryAfter", "")) {  // RFC 3339 in UTC: ordered as text
+    RETURN_IF_ERROR(RestoreAutoExport(c, task.value("FileSystemId", "")).status());  // one still UPDATING at first
     c.refused = true;
     return ExportState::kWaiting;
   }

@@ -161,7 +161,11 @@ std::string AssociationConflict(const Json& have, const std::string& path, const
     return "association " + id + " at " + path + " (" + s3 + ") was not created by this store; it is left alone. "
            "Remove " + path + " from spec.dataRepository.associations, delete that association in FSx, or hand it "
            "to this store by tagging it " + std::string(kOwnerTag) + "=" + owner.uid;
-  if (s3 != want_s3)
+  auto bare = [](std::string p) {  // s3://bucket/prefix and s3://bucket/prefix/ name one place
+    while (p.ends_with("/")) p.pop_back();
+    return p;
+  };
+  if (bare(s3) != bare(want_s3))
     return "association " + id + " at " + path + " links to " + s3 + " but the spec asks for " + want_s3 +
            "; FSx cannot change an association's S3 path. Remove " + path + " from the spec (the operator then "
            "deletes the association), then add it back with the new bucket or prefix";

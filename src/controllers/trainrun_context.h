@@ -14,11 +14,12 @@ using kube::Json;
 
 struct TrainRunReconciler::Ctx {
   Json run, status, trainjob;
-  const Json original;
+  const Json original;  // as read: what PreviousReason compares with
+  Json written;         // what the API server holds: the base of the next status patch
   std::string ns, name, uid, now;
   int64_t generation;
   Ctx(Json r, std::string t)
-      : run(std::move(r)), status(run.value("status", Json::object())), original(status), now(std::move(t)) {
+      : run(std::move(r)), status(run.value("status", Json::object())), original(status), written(status), now(std::move(t)) {
     ns = run["metadata"].value("namespace", "");
     name = run["metadata"].value("name", "");
     uid = run["metadata"].value("uid", "");

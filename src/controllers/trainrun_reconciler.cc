@@ -20,6 +20,8 @@ bool Refused(const Status& s) {
   return s.IsInvalid() || (s.IsForbidden() && s.message().find("denied the request") != std::string::npos);
 }
 
+namespace {
+
 // The TrainRun that controls `job` ({kind, name, uid} of its controller reference), if any.
 std::optional<Json> ControllerOf(const Json& job) {
   for (const auto& ref : job["metadata"].value("ownerReferences", Json::array()))
@@ -33,6 +35,16 @@ bool OwnedByRun(const Json& job, const std::string& uid) {
   std::optional<Json> ref = ControllerOf(job);
   return ref && ref->value("kind", "") == "TrainRun" && ref->value("uid", "") == uid;
 }
+
+// The store's phase as a run sees it: Deleting from the moment it has a deletionTimestamp (its
+// status may still say Ready until its reconciler runs); "" when there is no store.
+std::string StorePhase(const kube::ObjectPtr& store) {
+  if (!store) return "";
+  if ((*store)["metadata"].contains("deletionTimestamp")) return "Deleting";
+  return store->value("/status/phase"_json_pointer, std::string());
+}
+
+}  // namespace
 
 std::vector<std::string> TrainRunRuntimeKey(const Json& tr) {
   return {tr.value("/spec/runtimeRef/kind"_json_pointer, std::string("ClusterTrainingRuntime")) + "/" +
@@ -89,7 +101,9 @@ StatusOr<Action> TrainRunReconciler::Converge(Ctx& c, const std::string& key) {
   if (job && OwnedByRun(*job, c.uid)) return Follow(c, *job, store);
   if (c.status.contains("trainJobName")) return TrainJobMissing(c, store);
   if (job) return NotOurTrainJob(c, *job, store);
-  if (!store || store->value("/status/phase"_json_pointer, std::string()) != "Ready") {
+  if (c.status.contains("conditions"))  // none exists and none was ours: a conflict or predecessor went
+    RemoveCondition(c.status["conditions"], "TrainJobFound");
+  if (StorePhase(store) != "Ready") {
     c.status["phase"] = "WaitingForStore";
     return WriteStatusAndAwaitChange(c);  // the store's changes wake us (index by store)
   }
@@ -108,8 +122,7 @@ StatusOr<Action> TrainRunReconciler::NotOurTrainJob(Ctx& c, const Json& job, kub
   const std::string uid = job.value("/metadata/uid"_json_pointer, std::string());
   if (c.status.value("phase", "").empty() || c.status.value("phase", "") == "WaitingForStore") c.status["phase"] = "Pending";
   if (predecessor) {
-    if (store && store->value("/status/phase"_json_pointer, std::string()) == "Ready")
-      RETURN_IF_ERROR(DeriveRuntime(c, *store, /*in_use=*/false).status());
+    if (StorePhase(store) == "Ready") RETURN_IF_ERROR(DeriveRuntime(c, *store, /*in_use=*/false).status());
     c.Condition("TrainJobFound", false, "PreviousTrainJobPresent",
                 "TrainJob " + c.name + " (uid " + uid + ") belongs to an earlier TrainRun of this name" +
                     (ref ? " (uid " + ref->value("uid", "") + ")" : std::string()) +
@@ -131,7 +144,7 @@ StatusOr<Action> TrainRunReconciler::NotOurTrainJob(Ctx& c, const Json& job, kub
 kube::ObjectPtr TrainRunReconciler::ObserveStore(Ctx& c) {
   const std::string store_name = c.run["spec"].value("checkpointStore", "");
   kube::ObjectPtr store = caches_.stores.Get(kube::KeyOf(c.ns, store_name));
-  const std::string phase = store ? store->value("/status/phase"_json_pointer, std::string()) : "";
+  const std::string phase = StorePhase(store);
   c.status["maxRestarts"] = c.run.value("/spec/resilience/maxRestarts"_json_pointer, 0);
   if (store) ReportLayout(c, PlanCheckpointLayout(c.run, *store));
   if (phase == "Ready") c.Condition("StoreReady", true, "StoreReady", "CheckpointStore " + store_name + " is ready");
@@ -192,9 +205,11 @@ StatusOr<Action> TrainRunReconciler::Follow(Ctx& c, const Json& job, kube::Objec
   c.trainjob = job;
   Mirror(c);
   SummarizeRun(c);
-  RETURN_IF_ERROR(WriteStatus(c));
-  RETURN_IF_ERROR(StopSpentTrainJob(c));
+  // One status write per reconcile: on an error the mirror is written with it, by Reconcile's
+  // persistent-error report, rather than a Ready=True now and a Ready=False after it.
   RETURN_IF_ERROR(runtime_check);
+  RETURN_IF_ERROR(StopSpentTrainJob(c));
+  RETURN_IF_ERROR(WriteStatus(c));
   const std::string phase = c.status.value("phase", "");
   if (phase == "Succeeded" || phase == "Failed") return Action::AwaitChange();
   return Action::RequeueAfter(poll_);
@@ -207,6 +222,9 @@ StatusOr<Action> TrainRunReconciler::Follow(Ctx& c, const Json& job, kube::Objec
 // finished ends Failed. TrainJobFound=False and one Warning Event say what happened and what to do.
 StatusOr<Action> TrainRunReconciler::TrainJobMissing(Ctx& c, kube::ObjectPtr store) {
   const std::string recorded = c.status.value("trainJobUID", "");
+  const std::string phase_then = c.status.value("phase", "");
+  if (c.PreviousReason("TrainJobFound") == "TrainJobDeleted" && (phase_then == "Succeeded" || phase_then == "Failed"))
+    return WriteStatusAndAwaitChange(c);  // said already: no request per wake (a TTL-cleaned run is the usual case)
   auto live = client_.Get(res::TrainJobs(), c.ns, c.name);
   if (!live.ok() && !live.status().IsNotFound()) return live.status();
   const std::string live_uid = live.ok() ? live->value("/metadata/uid"_json_pointer, std::string()) : "";

@@ -142,10 +142,12 @@ StatusOr<Action> TrainRunReconciler::WriteStatusAndAwaitChange(Ctx& c) {
 
 Status TrainRunReconciler::WriteStatus(Ctx& c) {
   c.status["observedGeneration"] = c.generation;
-  if (c.status == c.original) return Status::Ok();
-  Json patch = {{"status", kube::CreateMergePatch(c.original, c.status)}};  // drops what status no longer has
-  return client_.Patch(res::TrainRuns(), c.ns, c.name, {kube::PatchType::kMerge, "", false, "status"}, patch.dump())
-      .status();
+  if (c.status == c.written) return Status::Ok();
+  Json patch = {{"status", kube::CreateMergePatch(c.written, c.status)}};  // drops what status no longer has
+  RETURN_IF_ERROR(client_.Patch(res::TrainRuns(), c.ns, c.name, {kube::PatchType::kMerge, "", false, "status"},
+                                patch.dump()).status());
+  c.written = c.status;  // a second write in this reconcile patches from here
+  return Status::Ok();
 }
 
 // Ready, Reconciling and Stalled from the phase and the conditions that need a human: Running
@@ -158,6 +160,10 @@ void TrainRunReconciler::SummarizeRun(Ctx& c) {
   };
   for (const char* type : {"TrainJobFound", "SpecAccepted", "RuntimeReady"}) {
     const Json* cond = FindCondition(c.status, type);
+    // A refusal of an earlier generation's spec (e.g. RuntimeRejected, then fixed while the run
+    // waits for its store) says nothing about this one.
+    if (cond && cond->value("observedGeneration", c.generation) < c.generation && std::string(type) != "TrainJobFound")
+      continue;
     if (cond && cond->value("status", "") == "False" && cond->value("reason", "") != "RuntimeNotFound" &&
         cond->value("reason", "") != "PreviousTrainJobPresent" &&
         (phase != "Succeeded" || std::string(type) == "TrainJobFound"))

@@ -87,6 +87,7 @@ class CheckpointStoreReconciler final : public runtime::Reconciler {
   StatusOr<ExportState> StartFinalExport(Ctx& c, const std::string& fs_id, const std::vector<kube::Json>& associations);
   StatusOr<bool> PauseAutoExport(Ctx& c, const std::string& fs_id, const std::vector<kube::Json>& associations);
   StatusOr<bool> RestoreAutoExport(Ctx& c, const std::string& fs_id);
+  std::string BackOff(Ctx& c);
   std::chrono::milliseconds BackOffLeft(const Ctx& c) const;
   StatusOr<ExportState> ExportFailed(Ctx& c, const kube::Json& task);
   void SummarizeStore(Ctx& c, bool ready, bool has_fs);
