@@ -26,9 +26,24 @@ const Json* DataAssociation(const Json& associations) {
   return nullptr;
 }
 
+// The store's AssociationConflict message about the association at `path`, or "" when it has
+// none: an association there that the store did not create, or one that links elsewhere.
+std::string ConflictAt(const Json& store_status, const std::string& path) {
+  for (const auto& c : store_status.value("conditions", Json::array())) {
+    if (c.value("type", "") != "DataRepositoryReady" || c.value("reason", "") != "AssociationConflict") continue;
+    const std::string message = c.value("message", "");
+    for (size_t from = 0, end; from < message.size(); from = end + 2) {  // "; "-separated, one per association
+      end = std::min(message.find("; ", from), message.size());
+      const std::string one = message.substr(from, end - from);
+      if (one.find(" at " + path + " ") != std::string::npos) return one;
+    }
+  }
+  return "";
+}
+
 // The export verdict for the file-system directory `fs_dir` of store `store_name`.
-void JudgeExport(CheckpointLayout& l, const Json& spec, const Json& associations, const std::string& fs_dir,
-                 const std::string& store_name) {
+void JudgeExport(CheckpointLayout& l, const Json& spec, const Json& store_status, const Json& associations,
+                 const std::string& fs_dir, const std::string& store_name) {
   auto covering = std::find_if(associations.begin(), associations.end(),
                                [&](const Json& a) { return Covers(a.value("path", "/"), fs_dir); });
   if (associations.empty()) {
@@ -50,6 +65,12 @@ void JudgeExport(CheckpointLayout& l, const Json& spec, const Json& associations
     l.reason = "ExportDisabled";
     l.message = "association " + path + " of CheckpointStore " + store_name + " does not export new files (export: " +
                 (events.empty() ? std::string("none") : Joined(events)) + "): checkpoints in " + l.checkpoint_dir + " do not reach S3";
+    return;
+  }
+  if (std::string conflict = ConflictAt(store_status, path); !conflict.empty()) {
+    l.reason = "AssociationConflict";
+    l.message = "CheckpointStore " + store_name + " does not hold the association at " + path + " as its spec says (" +
+                conflict + "), so where " + l.checkpoint_dir + " is exported is not known; no checkpointURI is claimed";
     return;
   }
   std::string base = spec.value("/dataRepository/bucket"_json_pointer, std::string());
@@ -91,7 +112,8 @@ CheckpointLayout PlanCheckpointLayout(const Json& trainrun, const Json& store) {
   const std::string fs_dir = "/" + sub;
   l.checkpoint_dir = l.mount_path + fs_dir;
   if (const Json* data = DataAssociation(associations)) l.data_dir = l.mount_path + data->value("path", "");
-  JudgeExport(l, store_spec, associations, fs_dir, store.value("/metadata/name"_json_pointer, std::string()));
+  JudgeExport(l, store_spec, store.value("status", Json::object()), associations, fs_dir,
+              store.value("/metadata/name"_json_pointer, std::string()));
   return l;
 }
 

@@ -190,6 +190,7 @@ Status CheckpointStoreReconciler::ConvergeAssociations(Ctx& c, const Json& fs) {
   AssociationOwnership owner{c.uid, OwnedBy(fs, c.uid), {}};
   for (const auto& a : c.status.value("associations", Json::array()))
     if (a.value("owned", true)) owner.recorded.push_back(a.value("id", ""));
+  owner.released = GoneOwners(current);
   AssociationPlan plan = PlanAssociations(c.store["spec"], fs_id, current, owner);
   std::map<std::string, std::string> done;  // verb -> what was done, one Event per verb
   Status applied = ApplyAssociationPlan(c, fs_id, plan, done);
@@ -207,7 +208,21 @@ Status CheckpointStoreReconciler::ConvergeAssociations(Ctx& c, const Json& fs) {
   return Status::Ok();
 }
 
-// Creates, updates and deletes what `plan` says, in that order, writing FSx's answers into the
+// The owner-tag UIDs on `current` that no store has any more (stores deleted with policy Retain).
+std::set<std::string> CheckpointStoreReconciler::GoneOwners(const std::vector<Json>& current) const {
+  std::set<std::string> tagged, live;
+  for (const auto& a : current)
+    for (const auto& t : a.value("Tags", Json::array()))
+      if (t.value("Key", "") == kOwnerTag) tagged.insert(t.value("Value", ""));
+  if (tagged.empty()) return {};
+  for (const auto& s : caches_.stores.List()) live.insert(s->value("/metadata/uid"_json_pointer, std::string()));
+  std::set<std::string> gone;
+  for (const auto& uid : tagged)
+    if (!live.count(uid)) gone.insert(uid);
+  return gone;
+}
+
+// Takes over, creates, updates and deletes what `plan` says, in that order, writing FSx's answers into the
 // shared view and what was done into `done` (by verb), up to the first refusal.
 Status CheckpointStoreReconciler::ApplyAssociationPlan(Ctx& c, const std::string& fs_id, AssociationPlan& plan,
                                                        std::map<std::string, std::string>& done) {
@@ -217,6 +232,16 @@ Status CheckpointStoreReconciler::ApplyAssociationPlan(Ctx& c, const std::string
     done[verb] += (done[verb].empty() ? "" : "; ") + AssociationSummary(verb, *r);
     return Status::Ok();
   };
+  for (const auto& a : plan.take_over) {  // released by a store that is gone, wanted as it is: ours now
+    Json tag = Json::array({{{"Key", kOwnerTag}, {"Value", c.uid}}});
+    if (Status s = fsx_.TagResource(a.value("ResourceARN", ""), tag); !s.ok()) return Refuse(c, "DataRepositoryReady", s);
+    Json tagged = a;
+    for (auto& t : tagged["Tags"])
+      if (t.value("Key", "") == kOwnerTag) t["Value"] = c.uid;
+    cache_.PutAssociation(fs_id, tagged);
+    done["Adopted"] += std::string(done["Adopted"].empty() ? "took over " : "; ") + a.value("FileSystemPath", "") +
+                       " (" + a.value("AssociationId", "") + "), released by a store that no longer exists";
+  }
   for (auto& req : plan.create) {
     req["ClientRequestToken"] = StoreToken("dra", c.uid, req.value("FileSystemPath", ""));
     RETURN_IF_ERROR(apply("Created", fsx_.CreateDataRepositoryAssociation(req)));

@@ -151,7 +151,18 @@ bool AssociationOwnership::Owns(const Json& association) const {
          std::find(recorded.begin(), recorded.end(), association.value("AssociationId", "")) != recorded.end();
 }
 
+bool AssociationOwnership::Released(const Json& association) const {
+  for (const auto& t : association.value("Tags", Json::array()))
+    if (t.value("Key", "") == kOwnerTag) return t.value("Value", "") != uid && released.count(t.value("Value", ""));
+  return false;
+}
+
 namespace {
+
+std::string BareS3Path(std::string p) {  // s3://bucket/prefix and s3://bucket/prefix/ name one place
+  while (p.ends_with("/")) p.pop_back();
+  return p;
+}
 
 // Why the association `have` at `path` cannot serve the spec's `want`, or "" when it can.
 std::string AssociationConflict(const Json& have, const std::string& path, const std::string& want_s3,
@@ -161,11 +172,7 @@ std::string AssociationConflict(const Json& have, const std::string& path, const
     return "association " + id + " at " + path + " (" + s3 + ") was not created by this store; it is left alone. "
            "Remove " + path + " from spec.dataRepository.associations, delete that association in FSx, or hand it "
            "to this store by tagging it " + std::string(kOwnerTag) + "=" + owner.uid;
-  auto bare = [](std::string p) {  // s3://bucket/prefix and s3://bucket/prefix/ name one place
-    while (p.ends_with("/")) p.pop_back();
-    return p;
-  };
-  if (bare(s3) != bare(want_s3))
+  if (BareS3Path(s3) != BareS3Path(want_s3))
     return "association " + id + " at " + path + " links to " + s3 + " but the spec asks for " + want_s3 +
            "; FSx cannot change an association's S3 path. Remove " + path + " from the spec (the operator then "
            "deletes the association), then add it back with the new bucket or prefix";
@@ -193,7 +200,11 @@ AssociationPlan PlanAssociations(const Json& spec, const std::string& fs_id, con
                              {"Tags", Json::array({{{"Key", kOwnerTag}, {"Value", owner.uid}}})}});
       continue;
     }
-    if (std::string why = AssociationConflict(*it->second, path, s3_path, owner); !why.empty()) {
+    const bool take_over = owner.Released(*it->second) &&
+                           BareS3Path(it->second->value("DataRepositoryPath", "")) == BareS3Path(s3_path);
+    if (take_over) {
+      plan.take_over.push_back(*it->second);
+    } else if (std::string why = AssociationConflict(*it->second, path, s3_path, owner); !why.empty()) {
       plan.conflicts.push_back(std::move(why));
       continue;
     }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,7 @@ struct AssociationPlan {
   std::vector<Json> update;  // UpdateDataRepositoryAssociation requests
   std::vector<Json> remove;  // DeleteDataRepositoryAssociation requests
   std::vector<std::string> conflicts;  // why an association at a wanted path is left alone
+  std::vector<Json> take_over;  // released associations the spec wants as they are: re-tagged for this store
 };
 
 // Who made an association: the store whose UID its owner tag carries. An untagged one counts as
@@ -63,7 +65,12 @@ struct AssociationOwnership {
   // Untagged association ids status.associations lists as owned (entries written before the
   // `owned` field existed count as owned: the operator of that time tagged no association).
   std::vector<std::string> recorded;
+  // Owner-tag UIDs of stores that no longer exist (one deleted with policy Retain released its
+  // file system and left its associations tagged with its UID).
+  std::set<std::string> released;
   bool Owns(const Json& association) const;
+  // Tagged by a store in `released`: nobody's, so a store that wants it as it is may take it.
+  bool Released(const Json& association) const;
 };
 
 // Compares spec.dataRepository with the file system's current associations (matched by path).

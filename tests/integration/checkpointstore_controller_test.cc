@@ -762,6 +762,31 @@ TEST_F(CheckpointStoreControllerTest, ASecondStoreAdoptingAHeldFileSystemIsRefus
   EXPECT_TRUE(Eventually([&] { return Gone("successor"); }, 30s));
 }
 
+// Keeping a file system the documented way: delete the store with Retain, apply it again with
+// fileSystem.id. The associations still carry the gone store's UID: the new store takes over
+// those it wants as they are (re-tagged, Event AdoptedDataRepositoryAssociation) instead of
+// calling them someone else's, and creates none twice.
+TEST_F(CheckpointStoreControllerTest, AFileSystemReleasedWithRetainIsTakenBackWithItsAssociations) {
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, Store(kNs, "kept")).ok());
+  ASSERT_TRUE(Eventually([&] { return Ready("kept"); }, 60s));
+  const std::string fs_id = Get("kept")["status"]["fileSystemId"];
+  Delete("kept");
+  ASSERT_TRUE(Eventually([&] { return Gone("kept"); }, 30s));
+  ASSERT_EQ(Associations(fs_id).size(), 4u);
+  Json again = Store(kNs, "kept");
+  again["spec"]["fileSystem"] = {{"id", fs_id}};
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, again).ok());
+  ASSERT_TRUE(Eventually([&] { return Ready("kept"); }, 30s)) << Get("kept")["status"].dump(2);
+  const std::string uid = Get("kept")["metadata"]["uid"];
+  const std::vector<Json> links = Associations(fs_id);
+  EXPECT_EQ(links.size(), 4u) << "none created twice";
+  for (const auto& a : links) EXPECT_NE(a.dump().find(uid), std::string::npos) << "re-tagged for the new store: " << a.dump();
+  for (const auto& a : Get("kept")["status"]["associations"]) EXPECT_TRUE(a.value("owned", false)) << a.dump();
+  EXPECT_TRUE(EventReasons(*client_, "kept").count("AdoptedDataRepositoryAssociation"));
+  Delete("kept");
+  EXPECT_TRUE(Eventually([&] { return Gone("kept"); }, 30s));
+}
+
 }  // namespace
 }  // namespace ckpt
 

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 
 #include "ckpt/aws/fsx_client.h"
 #include "ckpt/kube/store.h"
@@ -77,6 +78,7 @@ class CheckpointStoreReconciler final : public runtime::Reconciler {
   Status ConvergeAssociations(Ctx& c, const kube::Json& fs);
   Status ApplyAssociationPlan(Ctx& c, const std::string& fs_id, AssociationPlan& plan,
                               std::map<std::string, std::string>& done);
+  std::set<std::string> GoneOwners(const std::vector<kube::Json>& current) const;
   void RecordAssociations(Ctx& c, const std::vector<kube::Json>& current, const AssociationOwnership& owner);
   Status ConvergeVolume(Ctx& c, const kube::Json& fs);
   Status CheckHolder(Ctx& c, const std::string& fs_id, const std::optional<kube::Json>& fs) const;

@@ -161,6 +161,23 @@ TEST(CheckpointLayoutTest, SaysWhyCheckpointsWouldNotReachS3) {
   EXPECT_TRUE(l.data_dir.empty());
 }
 
+// The store reports the association at /checkpoints as someone else's (or linked elsewhere):
+// the run does not claim the spec's S3 URI for its checkpoints.
+TEST(CheckpointLayoutTest, AConflictingCheckpointAssociationClaimsNoUri) {
+  Json store = Workshop();
+  store["status"]["conditions"] = Json::array({{{"type", "DataRepositoryReady"}, {"status", "False"},
+      {"reason", "AssociationConflict"},
+      {"message", "association dra-1 at /data (s3://x/data/) was not created by this store; it is left alone; "
+                  "association dra-2 at /checkpoints links to s3://other/ckpt/ but the spec asks for s3://bkt/checkpoints/"}}});
+  CheckpointLayout l = PlanCheckpointLayout(Llama(), store);
+  EXPECT_FALSE(l.exported);
+  EXPECT_EQ(l.reason, "AssociationConflict");
+  EXPECT_TRUE(l.checkpoint_uri.empty());
+  EXPECT_NE(l.message.find("dra-2 at /checkpoints links to s3://other/ckpt/"), std::string::npos) << l.message;
+  store["status"]["conditions"][0]["message"] = "association dra-1 at /data (s3://x/data/) was not created by this store";
+  EXPECT_TRUE(PlanCheckpointLayout(Llama(), store).exported) << "a conflict elsewhere is no concern of the checkpoints'";
+}
+
 TEST(TrainRunPlanTest, AWebhookThatHasNotSeenTheDerivedRuntimeYetIsNotARefusal) {
   // Trainer v2.3.0's denial, as a 1,000-TrainRun scale run met it (bench/scale).
   Status lagging(StatusCode::kForbidden,
