@@ -26,18 +26,14 @@ const Json* DataAssociation(const Json& associations) {
   return nullptr;
 }
 
-// The store's AssociationConflict message about the association at `path`, or "" when it has
-// none: an association there that the store did not create, or one that links elsewhere.
+// Why the store does not vouch for its association at `path` (status.associations[].conflict:
+// someone else's, or linked elsewhere than the spec says), or "" when it does.
 std::string ConflictAt(const Json& store_status, const std::string& path) {
-  for (const auto& c : store_status.value("conditions", Json::array())) {
-    if (c.value("type", "") != "DataRepositoryReady" || c.value("reason", "") != "AssociationConflict") continue;
-    const std::string message = c.value("message", "");
-    for (size_t from = 0, end; from < message.size(); from = end + 2) {  // "; "-separated, one per association
-      end = std::min(message.find("; ", from), message.size());
-      const std::string one = message.substr(from, end - from);
-      if (one.find(" at " + path + " ") != std::string::npos) return one;
-    }
-  }
+  for (const auto& a : store_status.value("associations", Json::array()))
+    if (a.value("path", "") == path && a.value("conflict", false))
+      return "association " + a.value("id", "") + " links " + path + " to " + a.value("dataRepositoryPath", "") +
+             (a.value("owned", false) ? ", not where the spec says" : " and was not created by the store") +
+             "; see the store's DataRepositoryReady condition";
   return "";
 }
 

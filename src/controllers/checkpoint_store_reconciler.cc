@@ -190,7 +190,6 @@ Status CheckpointStoreReconciler::ConvergeAssociations(Ctx& c, const Json& fs) {
   AssociationOwnership owner{c.uid, OwnedBy(fs, c.uid), {}};
   for (const auto& a : c.status.value("associations", Json::array()))
     if (a.value("owned", true)) owner.recorded.push_back(a.value("id", ""));
-  owner.released = GoneOwners(current);
   AssociationPlan plan = PlanAssociations(c.store["spec"], fs_id, current, owner);
   std::map<std::string, std::string> done;  // verb -> what was done, one Event per verb
   Status applied = ApplyAssociationPlan(c, fs_id, plan, done);
@@ -199,27 +198,13 @@ Status CheckpointStoreReconciler::ConvergeAssociations(Ctx& c, const Json& fs) {
   if (!done.empty()) {
     ASSIGN_OR_RETURN(current, cache_.Associations(fs_id));  // with FSx's answers
   }
-  RecordAssociations(c, current, owner);
+  RecordAssociations(c, current, owner, plan.conflict_paths);
   if (!plan.conflicts.empty() && !c.refused) {
     std::string message;
     for (const auto& why : plan.conflicts) message += (message.empty() ? "" : "; ") + why;
     RETURN_IF_ERROR(Refuse(c, "DataRepositoryReady", Status(StatusCode::kAlreadyExists, message).SetReason("AssociationConflict")));
   }
   return Status::Ok();
-}
-
-// The owner-tag UIDs on `current` that no store has any more (stores deleted with policy Retain).
-std::set<std::string> CheckpointStoreReconciler::GoneOwners(const std::vector<Json>& current) const {
-  std::set<std::string> tagged, live;
-  for (const auto& a : current)
-    for (const auto& t : a.value("Tags", Json::array()))
-      if (t.value("Key", "") == kOwnerTag) tagged.insert(t.value("Value", ""));
-  if (tagged.empty()) return {};
-  for (const auto& s : caches_.stores.List()) live.insert(s->value("/metadata/uid"_json_pointer, std::string()));
-  std::set<std::string> gone;
-  for (const auto& uid : tagged)
-    if (!live.count(uid)) gone.insert(uid);
-  return gone;
 }
 
 // Takes over, creates, updates and deletes what `plan` says, in that order, writing FSx's answers into the
@@ -232,7 +217,7 @@ Status CheckpointStoreReconciler::ApplyAssociationPlan(Ctx& c, const std::string
     done[verb] += (done[verb].empty() ? "" : "; ") + AssociationSummary(verb, *r);
     return Status::Ok();
   };
-  for (const auto& a : plan.take_over) {  // released by a store that is gone, wanted as it is: ours now
+  for (const auto& a : plan.take_over) {  // released (ReleasedTag), wanted as it is: ours now
     Json tag = Json::array({{{"Key", kOwnerTag}, {"Value", c.uid}}});
     if (Status s = fsx_.TagResource(a.value("ResourceARN", ""), tag); !s.ok()) return Refuse(c, "DataRepositoryReady", s);
     Json tagged = a;
@@ -240,7 +225,7 @@ Status CheckpointStoreReconciler::ApplyAssociationPlan(Ctx& c, const std::string
       if (t.value("Key", "") == kOwnerTag) t["Value"] = c.uid;
     cache_.PutAssociation(fs_id, tagged);
     done["Adopted"] += std::string(done["Adopted"].empty() ? "took over " : "; ") + a.value("FileSystemPath", "") +
-                       " (" + a.value("AssociationId", "") + "), released by a store that no longer exists";
+                       " (" + a.value("AssociationId", "") + "), released when its store was deleted with policy Retain";
   }
   for (auto& req : plan.create) {
     req["ClientRequestToken"] = StoreToken("dra", c.uid, req.value("FileSystemPath", ""));
@@ -254,12 +239,15 @@ Status CheckpointStoreReconciler::ApplyAssociationPlan(Ctx& c, const std::string
 // status.associations and DataRepositoryReady from the associations FSx has; waits (in_flight)
 // until every one is AVAILABLE.
 void CheckpointStoreReconciler::RecordAssociations(Ctx& c, const std::vector<Json>& current,
-                                                   const AssociationOwnership& owner) {
+                                                   const AssociationOwnership& owner,
+                                                   const std::set<std::string>& conflicts) {
   Json listed = Json::array();
   bool settled = true;
   for (const auto& a : current) {
     listed.push_back({{"path", a.value("FileSystemPath", "")}, {"id", a.value("AssociationId", "")},
-                      {"lifecycle", a.value("Lifecycle", "")}, {"owned", owner.Owns(a)}});
+                      {"lifecycle", a.value("Lifecycle", "")}, {"owned", owner.Owns(a)},
+                      {"dataRepositoryPath", a.value("DataRepositoryPath", "")},
+                      {"conflict", conflicts.count(a.value("FileSystemPath", "")) > 0}});
     settled &= a.value("Lifecycle", "") == "AVAILABLE";
   }
   c.status["associations"] = listed;

@@ -40,20 +40,21 @@ const Json* Holder(std::vector<const Json*> candidates) {
 
 }  // namespace
 
-// Two stores never own one file system: adopting one that another store created (its owner tag)
-// or already holds is refused, naming that store. The tag of a store that no longer exists (one
-// deleted with policy Retain) holds nothing: its released file system can be adopted.
+// Two stores never own one file system: adopting one that another store created (its owner tag,
+// whether or not that store is in a namespace this operator watches) or already holds is
+// refused, naming that store. A file system released by a store deleted with policy Retain
+// (ReleasedTag) holds nothing and can be adopted.
 Status CheckpointStoreReconciler::CheckHolder(Ctx& c, const std::string& fs_id, const std::optional<Json>& fs) const {
   std::string creator;
   for (const auto& t : fs ? fs->value("Tags", Json::array()) : Json::array())
-    if (t.value("Key", "") == kOwnerTag && t.value("Value", "") != c.uid) creator = t.value("Value", "");
+    if (t.value("Key", "") == kOwnerTag && t.value("Value", "") != c.uid && !IsReleasedTag(t.value("Value", "")))
+      creator = t.value("Value", "");
+  std::string creator_name = "another CheckpointStore";  // perhaps in a namespace this operator does not watch
   std::vector<kube::ObjectPtr> keep;  // owns what `candidates` points at
   std::vector<const Json*> candidates;
   for (const auto& other : caches_.stores.List()) {
     if (!creator.empty() && other->value("/metadata/uid"_json_pointer, std::string()) == creator)
-      return Status(StatusCode::kAlreadyExists, "file system " + fs_id + " was created by CheckpointStore " + Describe(*other) +
-                    " (uid " + creator + "); two stores never own one file system. Use that store's claim, or adopt "
-                    "another file system").SetReason("FileSystemHeld");
+      creator_name = "CheckpointStore " + Describe(*other);
     // A store being deleted still holds what it recorded (its deletion may yet export and delete
     // it); one that only names the file system (an adoption refused) holds nothing.
     const bool recorded = other->value("/status/fileSystemId"_json_pointer, std::string()) == fs_id;
@@ -63,6 +64,10 @@ Status CheckpointStoreReconciler::CheckHolder(Ctx& c, const std::string& fs_id, 
       candidates.push_back(other.get());
     }
   }
+  if (!creator.empty())
+    return Status(StatusCode::kAlreadyExists, "file system " + fs_id + " was created by " + creator_name + " (uid " +
+                  creator + "); two stores never own one file system. Use that store's claim, or adopt another file "
+                  "system").SetReason("FileSystemHeld");
   const Json* holder = Holder(candidates);
   if (!holder || holder->value("/metadata/uid"_json_pointer, std::string()) == c.uid) return Status::Ok();
   return Status(StatusCode::kAlreadyExists, "file system " + fs_id + " is already held by CheckpointStore " + Describe(*holder) +
@@ -108,6 +113,7 @@ StatusOr<Action> CheckpointStoreReconciler::Finalize(Ctx& c) {
     if (c.status.value("/conditions"_json_pointer, Json::array()).dump().find(message) == std::string::npos)
       events_.Event(c.store, "Warning", "DeletionBlocked", "Delete", message);
     c.Summarize(Health::kInProgress, "InUse", message);
+    RETURN_IF_ERROR(RestoreAutoExport(c, c.status.value("fileSystemId", "")).status());  // it trains: keep exporting
     RETURN_IF_ERROR(WriteStatus(c));
     return Action::RequeueAfter(options_.poll_interval);  // and each run's end wakes us (DeletingStoreOf)
   }
@@ -120,6 +126,7 @@ StatusOr<Action> CheckpointStoreReconciler::Finalize(Ctx& c) {
       RETURN_IF_ERROR(WriteStatus(c));
       return Action::RequeueAfter(options_.poll_interval);
     }
+    RETURN_IF_ERROR(MarkReleased(c, c.status.value("fileSystemId", "")));
   } else {
     ASSIGN_OR_RETURN(bool gone, DeleteFileSystem(c));
     if (!gone) {
@@ -234,6 +241,33 @@ std::chrono::milliseconds CheckpointStoreReconciler::BackOffLeft(const Ctx& c) c
     return options_.refusal_retry;
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(at - clock_.Now());
   return std::clamp(left, std::chrono::milliseconds(100), options_.refusal_retry * 16);
+}
+
+// Retain: what this store made (the file system, if it created it, and its associations) gets the
+// released owner tag, so that a store applied again with fileSystem.id may adopt it and take the
+// associations over, while a file system whose creator merely is out of this operator's sight
+// stays held. Idempotent: a crash in between repeats it.
+Status CheckpointStoreReconciler::MarkReleased(Ctx& c, const std::string& fs_id) {
+  if (fs_id.empty()) return Status::Ok();
+  auto described = fsx_.DescribeFileSystems({fs_id});
+  if (described.status().IsNotFound() || (described.ok() && described->empty())) return Status::Ok();
+  RETURN_IF_ERROR(described.status());
+  const Json released = Json::array({{{"Key", kOwnerTag}, {"Value", ReleasedTag(c.uid)}}});
+  auto mark = [&](Json resource, bool association) -> Status {
+    RETURN_IF_ERROR(fsx_.TagResource(resource.value("ResourceARN", ""), released));
+    for (auto& t : resource["Tags"])
+      if (t.value("Key", "") == kOwnerTag) t["Value"] = ReleasedTag(c.uid);
+    if (association) cache_.PutAssociation(fs_id, resource);
+    else cache_.PutFileSystem(resource);
+    return Status::Ok();
+  };
+  if (OwnedBy(described->front(), c.uid)) RETURN_IF_ERROR(mark(described->front(), false));
+  Json filter = Json::array({{{"Name", "file-system-id"}, {"Values", {fs_id}}}});
+  ASSIGN_OR_RETURN(std::vector<Json> links, fsx_.DescribeDataRepositoryAssociations(filter));
+  const AssociationOwnership owner{c.uid};
+  for (const auto& a : links)
+    if (owner.Owns(a) && a.value("Lifecycle", "") != "DELETING") RETURN_IF_ERROR(mark(a, true));
+  return Status::Ok();
 }
 
 }  // namespace ckpt::controllers

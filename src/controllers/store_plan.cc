@@ -151,9 +151,12 @@ bool AssociationOwnership::Owns(const Json& association) const {
          std::find(recorded.begin(), recorded.end(), association.value("AssociationId", "")) != recorded.end();
 }
 
+std::string ReleasedTag(const std::string& uid) { return "released:" + uid; }
+bool IsReleasedTag(const std::string& value) { return value.starts_with("released:"); }
+
 bool AssociationOwnership::Released(const Json& association) const {
   for (const auto& t : association.value("Tags", Json::array()))
-    if (t.value("Key", "") == kOwnerTag) return t.value("Value", "") != uid && released.count(t.value("Value", ""));
+    if (t.value("Key", "") == kOwnerTag) return IsReleasedTag(t.value("Value", ""));
   return false;
 }
 
@@ -206,6 +209,7 @@ AssociationPlan PlanAssociations(const Json& spec, const std::string& fs_id, con
       plan.take_over.push_back(*it->second);
     } else if (std::string why = AssociationConflict(*it->second, path, s3_path, owner); !why.empty()) {
       plan.conflicts.push_back(std::move(why));
+      plan.conflict_paths.insert(path);
       continue;
     }
     const Json& got = it->second->value("S3", Json::object());

@@ -36,6 +36,11 @@ std::string Joined(const Json& values, const std::string& separator = ", ");
 bool FileSystemMoving(const Json& fs);
 // True when `fs` carries the owner tag of the store with `uid` and is not being deleted.
 bool OwnedBy(const Json& fs, const std::string& uid);
+
+// The owner tag's value once its store was deleted with policy Retain: "released:<uid>". What
+// carries it is nobody's; a store may adopt the file system and take over the associations.
+std::string ReleasedTag(const std::string& uid);
+bool IsReleasedTag(const std::string& value);
 // The file system in `all` tagged with `uid`, if any (crash-safe look-up before create).
 std::optional<Json> FindTagged(const std::vector<Json>& all, const std::string& uid);
 
@@ -53,6 +58,7 @@ struct AssociationPlan {
   std::vector<Json> update;  // UpdateDataRepositoryAssociation requests
   std::vector<Json> remove;  // DeleteDataRepositoryAssociation requests
   std::vector<std::string> conflicts;  // why an association at a wanted path is left alone
+  std::set<std::string> conflict_paths;  // the paths of those
   std::vector<Json> take_over;  // released associations the spec wants as they are: re-tagged for this store
 };
 
@@ -65,11 +71,8 @@ struct AssociationOwnership {
   // Untagged association ids status.associations lists as owned (entries written before the
   // `owned` field existed count as owned: the operator of that time tagged no association).
   std::vector<std::string> recorded;
-  // Owner-tag UIDs of stores that no longer exist (one deleted with policy Retain released its
-  // file system and left its associations tagged with its UID).
-  std::set<std::string> released;
   bool Owns(const Json& association) const;
-  // Tagged by a store in `released`: nobody's, so a store that wants it as it is may take it.
+  // Released: nobody's (ReleasedTag), so a store that wants it as it is may take it.
   bool Released(const Json& association) const;
 };
 

@@ -159,7 +159,13 @@ kube::ObjectPtr TrainRunReconciler::ObserveStore(Ctx& c) {
 StatusOr<Action> TrainRunReconciler::Launch(Ctx& c, const Json& store) {
   if (c.status.value("phase", "").empty() || c.status.value("phase", "") == "WaitingForStore") c.status["phase"] = "Pending";
   ASSIGN_OR_RETURN(bool derived, DeriveRuntime(c, store, /*in_use=*/false));
-  if (!derived) return WriteStatusAndAwaitChange(c);  // the runtime's creation or an edit of the run wakes us
+  if (!derived) {  // a cluster runtime's creation or an edit of the run wakes us; a namespaced one is polled
+    ASSIGN_OR_RETURN(Action waiting, WriteStatusAndAwaitChange(c));
+    const Json* runtime = FindCondition(c.status, "RuntimeReady");
+    const bool namespaced = c.run.value("/spec/runtimeRef/kind"_json_pointer, std::string()) == "TrainingRuntime";
+    if (namespaced && runtime && runtime->value("reason", "") == "RuntimeNotFound") return Action::RequeueAfter(poll_);
+    return waiting;
+  }
   ASSIGN_OR_RETURN(std::optional<Json> job, CreateTrainJob(c));
   if (!job) return WriteStatusAndAwaitChange(c);  // refused: only an edit of the TrainRun can help
   return Follow(c, *job, nullptr);
@@ -205,11 +211,16 @@ StatusOr<Action> TrainRunReconciler::Follow(Ctx& c, const Json& job, kube::Objec
   c.trainjob = job;
   Mirror(c);
   SummarizeRun(c);
-  // One status write per reconcile: on an error the mirror is written with it, by Reconcile's
-  // persistent-error report, rather than a Ready=True now and a Ready=False after it.
-  RETURN_IF_ERROR(runtime_check);
-  RETURN_IF_ERROR(StopSpentTrainJob(c));
+  // The mirror is always written (restarts, failures and Events are recorded once). An error that
+  // was reported already (Ready carries its reason) is kept in the same write, so a persistent
+  // error does not flip Ready each reconcile; a new one is reported once it persists (Reconcile).
+  Status stopped = StopSpentTrainJob(c);
+  const Status failed = runtime_check.ok() ? stopped : runtime_check;
+  if (!failed.ok() && c.PreviousReason("Ready") == ErrorReason(failed))
+    Summarize(c.status["conditions"], IsTransient(failed) ? Health::kInProgress : Health::kStalled, ErrorReason(failed),
+              failed.message(), c.generation, c.now);
   RETURN_IF_ERROR(WriteStatus(c));
+  RETURN_IF_ERROR(failed);
   const std::string phase = c.status.value("phase", "");
   if (phase == "Succeeded" || phase == "Failed") return Action::AwaitChange();
   return Action::RequeueAfter(poll_);

@@ -760,6 +760,24 @@ TEST_F(CheckpointStoreControllerTest, ASecondStoreAdoptingAHeldFileSystemIsRefus
                                                                    << Get("successor")["status"].dump(2);
   Delete("successor");
   EXPECT_TRUE(Eventually([&] { return Gone("successor"); }, 30s));
+
+  // One made by a store this operator cannot see (another namespace, cluster or install) is held.
+  Json unseen = UnlinkedStore(kNs, "unseen");
+  unseen["metadata"]["uid"] = "uid-of-a-store-out-of-sight";
+  Json req = controllers::CreateFileSystemRequest(unseen);
+  req["ClientRequestToken"] = "made-out-of-sight";
+  auto made = fsx_->CreateFileSystem(req);
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  Json adopter = UnlinkedStore(kNs, "out-of-sight-adopter");
+  adopter["spec"]["fileSystem"] = {{"id", (*made)["FileSystemId"]}};
+  ASSERT_TRUE(client_->Create(res::CheckpointStores(), kNs, adopter).ok());
+  EXPECT_TRUE(Eventually([&] {
+    const Json c = Condition(Get("out-of-sight-adopter"), "FileSystemReady");
+    return c.value("reason", "") == "FileSystemHeld" &&
+           c.value("message", "").find("created by another CheckpointStore (uid uid-of-a-store-out-of-sight)") != std::string::npos;
+  }, 30s)) << Get("out-of-sight-adopter")["status"].dump(2);
+  Delete("out-of-sight-adopter");
+  EXPECT_TRUE(Eventually([&] { return Gone("out-of-sight-adopter"); }, 30s));
 }
 
 // Keeping a file system the documented way: delete the store with Retain, apply it again with

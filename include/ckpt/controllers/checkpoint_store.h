@@ -78,8 +78,9 @@ class CheckpointStoreReconciler final : public runtime::Reconciler {
   Status ConvergeAssociations(Ctx& c, const kube::Json& fs);
   Status ApplyAssociationPlan(Ctx& c, const std::string& fs_id, AssociationPlan& plan,
                               std::map<std::string, std::string>& done);
-  std::set<std::string> GoneOwners(const std::vector<kube::Json>& current) const;
-  void RecordAssociations(Ctx& c, const std::vector<kube::Json>& current, const AssociationOwnership& owner);
+  Status MarkReleased(Ctx& c, const std::string& fs_id);
+  void RecordAssociations(Ctx& c, const std::vector<kube::Json>& current, const AssociationOwnership& owner,
+                          const std::set<std::string>& conflicts);
   Status ConvergeVolume(Ctx& c, const kube::Json& fs);
   Status CheckHolder(Ctx& c, const std::string& fs_id, const std::optional<kube::Json>& fs) const;
   StatusOr<bool> DeleteFileSystem(Ctx& c);

@@ -165,16 +165,16 @@ TEST(CheckpointLayoutTest, SaysWhyCheckpointsWouldNotReachS3) {
 // the run does not claim the spec's S3 URI for its checkpoints.
 TEST(CheckpointLayoutTest, AConflictingCheckpointAssociationClaimsNoUri) {
   Json store = Workshop();
-  store["status"]["conditions"] = Json::array({{{"type", "DataRepositoryReady"}, {"status", "False"},
-      {"reason", "AssociationConflict"},
-      {"message", "association dra-1 at /data (s3://x/data/) was not created by this store; it is left alone; "
-                  "association dra-2 at /checkpoints links to s3://other/ckpt/ but the spec asks for s3://bkt/checkpoints/"}}});
+  store["status"]["associations"] = Json::array({
+      {{"path", "/data"}, {"id", "dra-1"}, {"owned", false}, {"conflict", true}, {"dataRepositoryPath", "s3://x/data/"}},
+      {{"path", "/checkpoints"}, {"id", "dra-2"}, {"owned", true}, {"conflict", true},
+       {"dataRepositoryPath", "s3://other/ckpt/"}}});
   CheckpointLayout l = PlanCheckpointLayout(Llama(), store);
   EXPECT_FALSE(l.exported);
   EXPECT_EQ(l.reason, "AssociationConflict");
   EXPECT_TRUE(l.checkpoint_uri.empty());
-  EXPECT_NE(l.message.find("dra-2 at /checkpoints links to s3://other/ckpt/"), std::string::npos) << l.message;
-  store["status"]["conditions"][0]["message"] = "association dra-1 at /data (s3://x/data/) was not created by this store";
+  EXPECT_NE(l.message.find("dra-2 links /checkpoints to s3://other/ckpt/"), std::string::npos) << l.message;
+  store["status"]["associations"][1]["conflict"] = false;
   EXPECT_TRUE(PlanCheckpointLayout(Llama(), store).exported) << "a conflict elsewhere is no concern of the checkpoints'";
 }
 
