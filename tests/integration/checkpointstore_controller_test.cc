@@ -607,6 +607,11 @@ TEST_F(CheckpointStoreControllerTest, AnAdoptedFileSystemKeepsTheAssociationsSom
     return a.ok() ? a->value("AssociationId", "") : "";
   };
   const std::string at_wanted = link("/data", "data/"), elsewhere = link("/scratch", "scratch/");
+  ASSERT_TRUE(Eventually([&] {
+    for (const auto& a : Associations(fs_id))
+      if (a["Lifecycle"] != "AVAILABLE") return false;
+    return true;
+  }, 30s)) << "someone else's links are in place before the store adopts";
   Json adopt = Store(kNs, "adopter", "Retain");
   adopt["spec"]["fileSystem"] = {{"id", fs_id}};
   adopt["spec"]["dataRepository"]["associations"].erase(3);  // keep /data and /checkpoints
