@@ -247,7 +247,7 @@ void CheckpointStoreReconciler::RecordAssociations(Ctx& c, const std::vector<Jso
     listed.push_back({{"path", a.value("FileSystemPath", "")}, {"id", a.value("AssociationId", "")},
                       {"lifecycle", a.value("Lifecycle", "")}, {"owned", owner.Owns(a)},
                       {"dataRepositoryPath", a.value("DataRepositoryPath", "")},
-                      {"conflict", conflicts.count(a.value("FileSystemPath", "")) > 0}});
+                      {"conflict", a.value("Lifecycle", "") != "DELETING" && conflicts.count(a.value("FileSystemPath", "")) > 0}});
     settled &= a.value("Lifecycle", "") == "AVAILABLE";
   }
   c.status["associations"] = listed;

@@ -47,7 +47,8 @@ const Json* Holder(std::vector<const Json*> candidates) {
 Status CheckpointStoreReconciler::CheckHolder(Ctx& c, const std::string& fs_id, const std::optional<Json>& fs) const {
   std::string creator;
   for (const auto& t : fs ? fs->value("Tags", Json::array()) : Json::array())
-    if (t.value("Key", "") == kOwnerTag && t.value("Value", "") != c.uid && !IsReleasedTag(t.value("Value", "")))
+    if (t.value("Key", "") == kOwnerTag && t.value("Value", "") != c.uid && !IsReleasedTag(t.value("Value", "")) &&
+        c.status.value("fileSystemId", "") != fs_id)  // held already (e.g. adopted before releases were tagged)
       creator = t.value("Value", "");
   std::string creator_name = "another CheckpointStore";  // perhaps in a namespace this operator does not watch
   std::vector<kube::ObjectPtr> keep;  // owns what `candidates` points at
@@ -67,7 +68,11 @@ Status CheckpointStoreReconciler::CheckHolder(Ctx& c, const std::string& fs_id, 
   if (!creator.empty())
     return Status(StatusCode::kAlreadyExists, "file system " + fs_id + " was created by " + creator_name + " (uid " +
                   creator + "); two stores never own one file system. Use that store's claim, or adopt another file "
-                  "system").SetReason("FileSystemHeld");
+                  "system. If that store no longer exists (deleted with Retain by an operator that did not tag releases "
+                  "yet, or its finalizer removed by hand), release the file system yourself: aws fsx tag-resource --resource-arn " +
+                  (fs ? fs->value("ResourceARN", "<its ARN>") : std::string("<its ARN>")) + " --tags Key=" + kOwnerTag +
+                  ",Value=" + ReleasedTag(creator) + " (and the same for each association to take over)")
+        .SetReason("FileSystemHeld");
   const Json* holder = Holder(candidates);
   if (!holder || holder->value("/metadata/uid"_json_pointer, std::string()) == c.uid) return Status::Ok();
   return Status(StatusCode::kAlreadyExists, "file system " + fs_id + " is already held by CheckpointStore " + Describe(*holder) +
@@ -113,7 +118,7 @@ StatusOr<Action> CheckpointStoreReconciler::Finalize(Ctx& c) {
     if (c.status.value("/conditions"_json_pointer, Json::array()).dump().find(message) == std::string::npos)
       events_.Event(c.store, "Warning", "DeletionBlocked", "Delete", message);
     c.Summarize(Health::kInProgress, "InUse", message);
-    RETURN_IF_ERROR(RestoreAutoExport(c, c.status.value("fileSystemId", "")).status());  // it trains: keep exporting
+    RETURN_IF_ERROR(AbandonFinalExport(c, c.status.value("fileSystemId", "")));  // it trains: keep exporting
     RETURN_IF_ERROR(WriteStatus(c));
     return Action::RequeueAfter(options_.poll_interval);  // and each run's end wakes us (DeletingStoreOf)
   }
@@ -248,26 +253,58 @@ std::chrono::milliseconds CheckpointStoreReconciler::BackOffLeft(const Ctx& c) c
 // associations over, while a file system whose creator merely is out of this operator's sight
 // stays held. Idempotent: a crash in between repeats it.
 Status CheckpointStoreReconciler::MarkReleased(Ctx& c, const std::string& fs_id) {
-  if (fs_id.empty()) return Status::Ok();
-  auto described = fsx_.DescribeFileSystems({fs_id});
-  if (described.status().IsNotFound() || (described.ok() && described->empty())) return Status::Ok();
-  RETURN_IF_ERROR(described.status());
+  std::optional<Json> fs;
+  if (fs_id.empty()) {  // never recorded (a crash between create and status write): found by its tag
+    ASSIGN_OR_RETURN(std::vector<Json> all, fsx_.DescribeFileSystems({}));
+    fs = FindTagged(all, c.uid);
+  } else if (auto described = fsx_.DescribeFileSystems({fs_id}); described.ok() && !described->empty()) {
+    fs = described->front();
+  } else if (!described.status().IsNotFound() && !described.ok()) {
+    return described.status();
+  }
+  if (!fs) return Status::Ok();
+  const std::string id = fs->value("FileSystemId", "");
   const Json released = Json::array({{{"Key", kOwnerTag}, {"Value", ReleasedTag(c.uid)}}});
   auto mark = [&](Json resource, bool association) -> Status {
     RETURN_IF_ERROR(fsx_.TagResource(resource.value("ResourceARN", ""), released));
     for (auto& t : resource["Tags"])
       if (t.value("Key", "") == kOwnerTag) t["Value"] = ReleasedTag(c.uid);
-    if (association) cache_.PutAssociation(fs_id, resource);
+    if (association) cache_.PutAssociation(id, resource);
     else cache_.PutFileSystem(resource);
     return Status::Ok();
   };
-  if (OwnedBy(described->front(), c.uid)) RETURN_IF_ERROR(mark(described->front(), false));
-  Json filter = Json::array({{{"Name", "file-system-id"}, {"Values", {fs_id}}}});
+  // Associations first, the file system last: a released file system implies released links.
+  AssociationOwnership owner{c.uid, OwnedBy(*fs, c.uid), {}};
+  for (const auto& a : c.status.value("associations", Json::array()))
+    if (a.value("owned", true)) owner.recorded.push_back(a.value("id", ""));
+  Json filter = Json::array({{{"Name", "file-system-id"}, {"Values", {id}}}});
   ASSIGN_OR_RETURN(std::vector<Json> links, fsx_.DescribeDataRepositoryAssociations(filter));
-  const AssociationOwnership owner{c.uid};
   for (const auto& a : links)
     if (owner.Owns(a) && a.value("Lifecycle", "") != "DELETING") RETURN_IF_ERROR(mark(a, true));
+  if (OwnedBy(*fs, c.uid)) RETURN_IF_ERROR(mark(*fs, false));
   return Status::Ok();
+}
+
+// A run uses the deleting store again (its TrainJob appeared after the deletion began): whatever
+// the final export started is stale by the time the run ends, so it is given up and automatic
+// export switched back on, but only once a running task has ended (FSx runs the two never at
+// once); the next attempt pauses and exports afresh.
+Status CheckpointStoreReconciler::AbandonFinalExport(Ctx& c, const std::string& fs_id) {
+  if (!c.status.contains("finalExport") || c.status["finalExport"].empty()) return Status::Ok();
+  Json& record = c.status["finalExport"];
+  if (!record.value("taskId", "").empty()) {
+    auto tasks = fsx_.DescribeDataRepositoryTasks({{"TaskIds", {record["taskId"]}}});
+    if (tasks.ok() && !tasks->empty()) {
+      const std::string lifecycle = tasks->front().value("Lifecycle", "");
+      record["lifecycle"] = lifecycle;
+      if (lifecycle == "PENDING" || lifecycle == "EXECUTING" || lifecycle == "CANCELING") return Status::Ok();
+    } else if (!tasks.ok() && !tasks.status().IsNotFound()) {
+      return tasks.status();
+    }
+    record["attempt"] = record.value("attempt", 1) + 1;
+    for (const char* k : {"taskId", "lifecycle", "retryAfter"}) record.erase(k);
+  }
+  return RestoreAutoExport(c, fs_id).status();
 }
 
 }  // namespace ckpt::controllers

@@ -215,7 +215,7 @@ StatusOr<Action> TrainRunReconciler::Follow(Ctx& c, const Json& job, kube::Objec
   // was reported already (Ready carries its reason) is kept in the same write, so a persistent
   // error does not flip Ready each reconcile; a new one is reported once it persists (Reconcile).
   Status stopped = StopSpentTrainJob(c);
-  const Status failed = runtime_check.ok() ? stopped : runtime_check;
+  const Status failed = stopped.ok() ? runtime_check : stopped;  // the stop's failure matters more: pods run on
   if (!failed.ok() && c.PreviousReason("Ready") == ErrorReason(failed))
     Summarize(c.status["conditions"], IsTransient(failed) ? Health::kInProgress : Health::kStalled, ErrorReason(failed),
               failed.message(), c.generation, c.now);

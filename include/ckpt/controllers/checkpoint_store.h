@@ -79,6 +79,7 @@ class CheckpointStoreReconciler final : public runtime::Reconciler {
   Status ApplyAssociationPlan(Ctx& c, const std::string& fs_id, AssociationPlan& plan,
                               std::map<std::string, std::string>& done);
   Status MarkReleased(Ctx& c, const std::string& fs_id);
+  Status AbandonFinalExport(Ctx& c, const std::string& fs_id);
   void RecordAssociations(Ctx& c, const std::vector<kube::Json>& current, const AssociationOwnership& owner,
                           const std::set<std::string>& conflicts);
   Status ConvergeVolume(Ctx& c, const kube::Json& fs);
