@@ -187,9 +187,7 @@ Status CheckpointStoreReconciler::ConvergeSettings(Ctx& c, const Json& fs) {
 Status CheckpointStoreReconciler::ConvergeAssociations(Ctx& c, const Json& fs) {
   const std::string fs_id = fs.value("FileSystemId", "");
   ASSIGN_OR_RETURN(std::vector<Json> current, cache_.Associations(fs_id));
-  AssociationOwnership owner{c.uid, OwnedBy(fs, c.uid), {}};
-  for (const auto& a : c.status.value("associations", Json::array()))
-    if (a.value("owned", true)) owner.recorded.push_back(a.value("id", ""));
+  const AssociationOwnership owner = c.Ownership(fs);
   AssociationPlan plan = PlanAssociations(c.store["spec"], fs_id, current, owner);
   std::map<std::string, std::string> done;  // verb -> what was done, one Event per verb
   Status applied = ApplyAssociationPlan(c, fs_id, plan, done);
@@ -221,8 +219,7 @@ Status CheckpointStoreReconciler::ApplyAssociationPlan(Ctx& c, const std::string
     Json tag = Json::array({{{"Key", kOwnerTag}, {"Value", c.uid}}});
     if (Status s = fsx_.TagResource(a.value("ResourceARN", ""), tag); !s.ok()) return Refuse(c, "DataRepositoryReady", s);
     Json tagged = a;
-    for (auto& t : tagged["Tags"])
-      if (t.value("Key", "") == kOwnerTag) t["Value"] = c.uid;
+    SetOwnerTag(tagged, c.uid);
     cache_.PutAssociation(fs_id, tagged);
     done["Adopted"] += std::string(done["Adopted"].empty() ? "took over " : "; ") + a.value("FileSystemPath", "") +
                        " (" + a.value("AssociationId", "") + "), released when its store was deleted with policy Retain";
@@ -294,12 +291,7 @@ Status CheckpointStoreReconciler::ConvergeVolume(Ctx& c, const Json& fs) {
 
 Status CheckpointStoreReconciler::WriteStatus(Ctx& c) {
   c.status["observedGeneration"] = c.generation;
-  if (c.status == c.written) return Status::Ok();
-  Json patch = {{"status", kube::CreateMergePatch(c.written, c.status)}};  // drops what status no longer has
-  RETURN_IF_ERROR(client_.Patch(res::CheckpointStores(), c.ns, c.name, {kube::PatchType::kMerge, "", false, "status"},
-                                patch.dump()).status());
-  c.written = c.status;  // a second write in this reconcile patches from here
-  return Status::Ok();
+  return PatchStatus(client_, res::CheckpointStores(), c.ns, c.name, c.written, c.status);
 }
 
 Status CheckpointStoreReconciler::EnsureFinalizer(const Json& store) {

@@ -3,9 +3,19 @@
 
 #include <algorithm>
 
+#include "ckpt/kube/merge_patch.h"
 #include "controllers/store_plan.h"
 
 namespace ckpt::controllers {
+
+Status PatchStatus(kube::KubeClient& client, const kube::Resource& resource, const std::string& ns,
+                   const std::string& name, Json& written, const Json& status) {
+  if (status == written) return Status::Ok();
+  Json patch = {{"status", kube::CreateMergePatch(written, status)}};  // drops what status no longer has
+  RETURN_IF_ERROR(client.Patch(resource, ns, name, {kube::PatchType::kMerge, "", false, "status"}, patch.dump()).status());
+  written = status;
+  return Status::Ok();
+}
 
 const Json* FindCondition(const Json& status, const std::string& type) {
   if (!status.contains("conditions") || !status["conditions"].is_array()) return nullptr;

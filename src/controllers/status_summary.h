@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ckpt/common/status.h"
+#include "ckpt/kube/client.h"
 
 namespace ckpt::controllers {
 
@@ -26,6 +27,12 @@ enum class Health {
   kInProgress,  // working toward the spec: Ready=False, Reconciling=True
   kStalled,     // cannot progress without a human (a refusal, a rejected spec, a failed run): Ready=False, Stalled=True
 };
+
+// Writes `status` to the status subresource of `resource` ns/name as a merge patch from
+// `written` (what the API server holds), then moves `written` on, so that a second write in one
+// reconcile patches only what changed since the first. Nothing is sent when nothing changed.
+Status PatchStatus(kube::KubeClient& client, const kube::Resource& resource, const std::string& ns,
+                   const std::string& name, Json& written, const Json& status);
 
 // Sets Ready, Reconciling and Stalled in `conditions` for `health`, with `reason` and `message`.
 void Summarize(Json& conditions, Health health, const std::string& reason, const std::string& message,

@@ -25,6 +25,19 @@ inline bool HasStoreFinalizer(const Json& store) {
   return false;
 }
 
+// Whether a data repository task in `lifecycle` still runs (FSx holds the file system for it).
+inline bool TaskRunning(const std::string& lifecycle) {
+  return lifecycle == "PENDING" || lifecycle == "EXECUTING" || lifecycle == "CANCELING";
+}
+
+// status.finalExport for a new attempt after the file system stayed: the task is forgotten, so
+// the next attempt pauses and exports afresh.
+inline void StartFinalExportOver(Json& record) {
+  if (!record.is_object() || !record.contains("taskId")) return;
+  record["attempt"] = record.value("attempt", 1) + 1;
+  for (const char* k : {"taskId", "lifecycle", "retryAfter"}) record.erase(k);
+}
+
 struct CheckpointStoreReconciler::Ctx {
   Json store;
   Json status;
@@ -59,6 +72,13 @@ struct CheckpointStoreReconciler::Ctx {
   }
   void Summarize(Health health, const std::string& reason, const std::string& message) {
     controllers::Summarize(status["conditions"], health, reason, message, generation, now);
+  }
+  // Which associations on `fs` are this store's (its tag, or recorded as owned in status).
+  AssociationOwnership Ownership(const Json& fs) const {
+    AssociationOwnership owner{uid, OwnedBy(fs, uid), {}};
+    for (const auto& a : status.value("associations", Json::array()))
+      if (a.value("owned", true)) owner.recorded.push_back(a.value("id", ""));
+    return owner;
   }
   bool IsTrue(const std::string& type) const {
     for (const auto& c : status.value("conditions", Json::array()))

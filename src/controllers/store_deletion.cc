@@ -212,11 +212,7 @@ StatusOr<bool> CheckpointStoreReconciler::DeleteFileSystem(Ctx& c) {
 // condition says who refused and what a human can do. Retried at status.retryAfter (BackOff).
 Status CheckpointStoreReconciler::RefuseDeletion(Ctx& c, const std::string& fs_id, const Status& refusal) {
   RETURN_IF_ERROR(RestoreAutoExport(c, fs_id).status());
-  Json& record = c.status["finalExport"];
-  if (record.is_object() && record.contains("taskId")) {  // the next attempt exports afresh
-    record["attempt"] = record.value("attempt", 1) + 1;
-    for (const char* k : {"taskId", "lifecycle", "retryAfter"}) record.erase(k);
-  }
+  StartFinalExportOver(c.status["finalExport"]);
   const std::string message = "FSx refused DeleteFileSystem for " + fs_id + ": " + refusal.message() +
                               ". Nothing was deleted: the file system and every data repository association remain. "
                               "Lift the deny on fsx:DeleteFileSystem, or set spec.deletionPolicy: Retain to keep the "
@@ -267,16 +263,13 @@ Status CheckpointStoreReconciler::MarkReleased(Ctx& c, const std::string& fs_id)
   const Json released = Json::array({{{"Key", kOwnerTag}, {"Value", ReleasedTag(c.uid)}}});
   auto mark = [&](Json resource, bool association) -> Status {
     RETURN_IF_ERROR(fsx_.TagResource(resource.value("ResourceARN", ""), released));
-    for (auto& t : resource["Tags"])
-      if (t.value("Key", "") == kOwnerTag) t["Value"] = ReleasedTag(c.uid);
+    SetOwnerTag(resource, ReleasedTag(c.uid));
     if (association) cache_.PutAssociation(id, resource);
     else cache_.PutFileSystem(resource);
     return Status::Ok();
   };
   // Associations first, the file system last: a released file system implies released links.
-  AssociationOwnership owner{c.uid, OwnedBy(*fs, c.uid), {}};
-  for (const auto& a : c.status.value("associations", Json::array()))
-    if (a.value("owned", true)) owner.recorded.push_back(a.value("id", ""));
+  const AssociationOwnership owner = c.Ownership(*fs);
   Json filter = Json::array({{{"Name", "file-system-id"}, {"Values", {id}}}});
   ASSIGN_OR_RETURN(std::vector<Json> links, fsx_.DescribeDataRepositoryAssociations(filter));
   for (const auto& a : links)
@@ -297,12 +290,11 @@ Status CheckpointStoreReconciler::AbandonFinalExport(Ctx& c, const std::string& 
     if (tasks.ok() && !tasks->empty()) {
       const std::string lifecycle = tasks->front().value("Lifecycle", "");
       record["lifecycle"] = lifecycle;
-      if (lifecycle == "PENDING" || lifecycle == "EXECUTING" || lifecycle == "CANCELING") return Status::Ok();
+      if (TaskRunning(lifecycle)) return Status::Ok();
     } else if (!tasks.ok() && !tasks.status().IsNotFound()) {
       return tasks.status();
     }
-    record["attempt"] = record.value("attempt", 1) + 1;
-    for (const char* k : {"taskId", "lifecycle", "retryAfter"}) record.erase(k);
+    StartFinalExportOver(record);
   }
   return RestoreAutoExport(c, fs_id).status();
 }

@@ -52,9 +52,6 @@ std::string PausedPaths(const Json& record) {
   return out;
 }
 
-bool Running(const std::string& lifecycle) {
-  return lifecycle == "PENDING" || lifecycle == "EXECUTING" || lifecycle == "CANCELING";
-}
 
 std::string FailureMessage(const Json& task, const std::string& retry_at) {
   const std::string id = task.value("TaskId", "");
@@ -88,7 +85,7 @@ StatusOr<CheckpointStoreReconciler::ExportState> CheckpointStoreReconciler::Fina
     const std::string lifecycle = task.value("Lifecycle", "");
     record["lifecycle"] = lifecycle;
     if (lifecycle == "SUCCEEDED") return ExportState::kDone;
-    if (Running(lifecycle)) {
+    if (TaskRunning(lifecycle)) {
       c.Summarize(Health::kInProgress, "FinalExportRunning",
                   "final export task " + task.value("TaskId", "") + " is " + lifecycle + "; the file system " + fs_id +
                       " is deleted once it succeeds");

@@ -154,6 +154,11 @@ bool AssociationOwnership::Owns(const Json& association) const {
 std::string ReleasedTag(const std::string& uid) { return "released:" + uid; }
 bool IsReleasedTag(const std::string& value) { return value.starts_with("released:"); }
 
+void SetOwnerTag(Json& resource, const std::string& value) {
+  for (auto& t : resource["Tags"])
+    if (t.value("Key", "") == kOwnerTag) t["Value"] = value;
+}
+
 bool AssociationOwnership::Released(const Json& association) const {
   for (const auto& t : association.value("Tags", Json::array()))
     if (t.value("Key", "") == kOwnerTag) return IsReleasedTag(t.value("Value", ""));

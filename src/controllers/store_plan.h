@@ -40,6 +40,8 @@ bool OwnedBy(const Json& fs, const std::string& uid);
 // The owner tag's value once its store was deleted with policy Retain: "released:<uid>". What
 // carries it is nobody's; a store may adopt the file system and take over the associations.
 std::string ReleasedTag(const std::string& uid);
+// Sets the owner tag's value in an FSx resource description, as TagResource just did in FSx.
+void SetOwnerTag(Json& resource, const std::string& value);
 bool IsReleasedTag(const std::string& value);
 // The file system in `all` tagged with `uid`, if any (crash-safe look-up before create).
 std::optional<Json> FindTagged(const std::vector<Json>& all, const std::string& uid);

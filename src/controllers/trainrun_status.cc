@@ -142,12 +142,7 @@ StatusOr<Action> TrainRunReconciler::WriteStatusAndAwaitChange(Ctx& c) {
 
 Status TrainRunReconciler::WriteStatus(Ctx& c) {
   c.status["observedGeneration"] = c.generation;
-  if (c.status == c.written) return Status::Ok();
-  Json patch = {{"status", kube::CreateMergePatch(c.written, c.status)}};  // drops what status no longer has
-  RETURN_IF_ERROR(client_.Patch(res::TrainRuns(), c.ns, c.name, {kube::PatchType::kMerge, "", false, "status"},
-                                patch.dump()).status());
-  c.written = c.status;  // a second write in this reconcile patches from here
-  return Status::Ok();
+  return PatchStatus(client_, res::TrainRuns(), c.ns, c.name, c.written, c.status);
 }
 
 // Ready, Reconciling and Stalled from the phase and the conditions that need a human: Running
